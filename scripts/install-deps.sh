@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, the tests, the demo and the benchmark need.
+# Idempotent: does nothing when all are present. Run as root on Debian 12.
+set -euo pipefail
+packages=(
+  cmake ninja-build g++ pkg-config git
+  libuv1-dev libnats-dev nats-server libzmq3-dev cppzmq-dev libyaml-cpp-dev prometheus-cpp-dev
+  catch2 libcli11-dev libspdlog-dev nlohmann-json3-dev
+  python3-zmq curl procps
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(haproxy nginx libnginx-mod-stream socat)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,72 @@
+// SidecarConfig: the validated contents of a sidecar's YAML file (see DESIGN.md, "Interfaces").
+// Plain values produced by config_loader; any thread may read a const copy.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/net_address.h"
+
+namespace twinhub {
+
+enum class Mode { kDirect, kHub };
+const char* modeName(Mode mode);
+
+struct HubConfig {
+  std::string name;
+  std::string url;  // nats://host:port
+};
+
+enum class ProbeType { kTcp, kZmq, kHttp };
+
+struct ProbeConfig {
+  ProbeType type = ProbeType::kTcp;
+  NetAddress address;
+  std::string http_path = "/";
+  uint32_t interval_ms = 500;
+  uint32_t timeout_ms = 300;
+  uint32_t rise = 2;  // consecutive passes before the agent counts as healthy
+  uint32_t fall = 2;  // consecutive failures before it counts as unhealthy
+};
+
+struct ServeConfig {
+  std::string service;
+  NetAddress address;
+  std::optional<ProbeConfig> probe;
+};
+
+struct FrontConfig {
+  NetAddress listen;
+  std::string service;
+  std::optional<NetAddress> direct;  // where direct mode sends bytes
+  uint32_t max_connections = 0;      // filled from proxy defaults when absent
+  uint32_t connect_timeout_ms = 0;   // filled from proxy defaults when absent
+};
+
+// Tuning shared by every front unless a front overrides it.
+struct ProxyConfig {
+  uint32_t connect_timeout_ms = 2000;
+  uint32_t drain_timeout_ms = 30000;
+  uint32_t max_connections = 4096;
+  // Bytes queued toward a slow peer at which reading from the fast side pauses, and the level at
+  // which it resumes.
+  uint32_t high_watermark = 1024 * 1024;
+  uint32_t low_watermark = 256 * 1024;
+};
+
+struct SidecarConfig {
+  std::string id;
+  std::string machine;
+  std::string state_dir;
+  std::string log_level = "info";
+  Mode mode = Mode::kDirect;
+  std::vector<HubConfig> hubs;
+  std::optional<ServeConfig> serve;
+  std::vector<FrontConfig> fronts;
+  std::optional<NetAddress> metrics;
+  ProxyConfig proxy;
+};
+
+}  // namespace twinhub

@@ -1,0 +1,277 @@
+#include "config/config_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+
+namespace twinhub {
+
+const char* modeName(Mode mode) { return mode == Mode::kHub ? "hub" : "direct"; }
+
+namespace {
+
+// Walks the YAML tree, converting values and collecting every problem with its position.
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  void error(const YAML::Mark& mark, const std::string& message) {
+    std::ostringstream out;
+    out << source_ << ":" << mark.line + 1 << ":" << mark.column + 1 << ": " << message;
+    errors_.push_back(out.str());
+  }
+  void error(const YAML::Node& node, const std::string& message) { error(node.Mark(), message); }
+
+  // Reports keys of `map` that are not in `allowed`. Returns false if `map` is not a map.
+  bool checkMap(const YAML::Node& map, const std::string& what, std::initializer_list<const char*> allowed) {
+    if (!map.IsMap()) {
+      error(map, what + " must be a mapping");
+      return false;
+    }
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const std::string key = it->first.Scalar();
+      bool known = false;
+      for (const char* name : allowed) known = known || key == name;
+      if (!known) {
+        std::string list;
+        for (const char* name : allowed) list += std::string(list.empty() ? "" : ", ") + name;
+        error(it->first, "unknown key '" + key + "' in " + what + " (expected one of: " + list + ")");
+      }
+    }
+    return true;
+  }
+
+  bool string(const YAML::Node& node, const std::string& what, std::string* out) {
+    if (!node.IsScalar() || node.Scalar().empty()) {
+      error(node, what + " must be a non-empty string");
+      return false;
+    }
+    *out = node.Scalar();
+    return true;
+  }
+
+  bool uint(const YAML::Node& node, const std::string& what, uint32_t min, uint32_t max, uint32_t* out) {
+    const std::string text = node.IsScalar() ? node.Scalar() : "";
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+      error(node, what + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+      return false;
+    }
+    *out = static_cast<uint32_t>(value);
+    return true;
+  }
+
+  bool address(const YAML::Node& node, const std::string& what, NetAddress* out) {
+    std::string text;
+    if (!string(node, what, &text)) return false;
+    std::string why;
+    auto parsed = NetAddress::parse(text, &why);
+    if (!parsed) {
+      error(node, what + ": " + why);
+      return false;
+    }
+    *out = *parsed;
+    return true;
+  }
+
+  std::vector<std::string> takeErrors() { return std::move(errors_); }
+
+ private:
+  std::string source_;
+  std::vector<std::string> errors_;
+};
+
+void readSidecar(Reader& r, const YAML::Node& node, SidecarConfig& c) {
+  if (!r.checkMap(node, "sidecar", {"id", "machine", "state_dir", "log_level"})) return;
+  if (node["id"]) r.string(node["id"], "sidecar.id", &c.id);
+  if (node["machine"]) r.string(node["machine"], "sidecar.machine", &c.machine);
+  if (node["state_dir"]) r.string(node["state_dir"], "sidecar.state_dir", &c.state_dir);
+  if (node["log_level"]) {
+    std::string level;
+    if (r.string(node["log_level"], "sidecar.log_level", &level)) {
+      static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+      if (!kLevels.count(level)) r.error(node["log_level"], "sidecar.log_level must be one of trace, debug, info, warn, error, off");
+      c.log_level = level;
+    }
+  }
+}
+
+void readProxy(Reader& r, const YAML::Node& node, ProxyConfig& p) {
+  if (!r.checkMap(node, "proxy", {"connect_timeout_ms", "drain_timeout_ms", "max_connections", "high_watermark", "low_watermark"})) return;
+  if (node["connect_timeout_ms"]) r.uint(node["connect_timeout_ms"], "proxy.connect_timeout_ms", 1, 600000, &p.connect_timeout_ms);
+  if (node["drain_timeout_ms"]) r.uint(node["drain_timeout_ms"], "proxy.drain_timeout_ms", 0, 3600000, &p.drain_timeout_ms);
+  if (node["max_connections"]) r.uint(node["max_connections"], "proxy.max_connections", 1, 1000000, &p.max_connections);
+  if (node["high_watermark"]) r.uint(node["high_watermark"], "proxy.high_watermark", 4096, 1u << 30, &p.high_watermark);
+  if (node["low_watermark"]) r.uint(node["low_watermark"], "proxy.low_watermark", 0, 1u << 30, &p.low_watermark);
+  if (p.low_watermark >= p.high_watermark) {
+    r.error(node, "proxy.low_watermark (" + std::to_string(p.low_watermark) + ") must be below proxy.high_watermark (" +
+                      std::to_string(p.high_watermark) + ")");
+  }
+}
+
+void readHubs(Reader& r, const YAML::Node& node, std::vector<HubConfig>& hubs) {
+  if (!node.IsSequence()) {
+    r.error(node, "hubs must be a list of {name, url}");
+    return;
+  }
+  std::set<std::string> names;
+  for (const auto& item : node) {
+    if (!r.checkMap(item, "hub", {"name", "url"})) continue;
+    HubConfig hub;
+    if (!item["name"]) r.error(item, "hub needs a name");
+    else if (r.string(item["name"], "hub name", &hub.name) && !names.insert(hub.name).second)
+      r.error(item["name"], "hub name '" + hub.name + "' appears twice");
+    if (!item["url"]) r.error(item, "hub needs a url (nats://host:port)");
+    else if (r.string(item["url"], "hub url", &hub.url)) {
+      const std::string prefix = "nats://";
+      std::string why;
+      if (hub.url.rfind(prefix, 0) != 0 || !NetAddress::parse(hub.url.substr(prefix.size()), &why))
+        r.error(item["url"], "hub url must be nats://host:port with a numeric host, got '" + hub.url + "'");
+    }
+    hubs.push_back(hub);
+  }
+}
+
+void readProbe(Reader& r, const YAML::Node& node, ProbeConfig& p) {
+  if (!r.checkMap(node, "serve.probe", {"type", "address", "path", "interval_ms", "timeout_ms", "rise", "fall"})) return;
+  std::string type = "tcp";
+  if (node["type"] && r.string(node["type"], "probe type", &type)) {
+    if (type == "tcp") p.type = ProbeType::kTcp;
+    else if (type == "zmq") p.type = ProbeType::kZmq;
+    else if (type == "http") p.type = ProbeType::kHttp;
+    else r.error(node["type"], "probe type must be tcp, zmq or http, got '" + type + "'");
+  }
+  if (!node["address"]) r.error(node, "serve.probe needs an address");
+  else r.address(node["address"], "serve.probe.address", &p.address);
+  if (node["path"]) r.string(node["path"], "serve.probe.path", &p.http_path);
+  if (node["interval_ms"]) r.uint(node["interval_ms"], "serve.probe.interval_ms", 10, 600000, &p.interval_ms);
+  if (node["timeout_ms"]) r.uint(node["timeout_ms"], "serve.probe.timeout_ms", 1, 600000, &p.timeout_ms);
+  if (node["rise"]) r.uint(node["rise"], "serve.probe.rise", 1, 100, &p.rise);
+  if (node["fall"]) r.uint(node["fall"], "serve.probe.fall", 1, 100, &p.fall);
+}
+
+void readServe(Reader& r, const YAML::Node& node, std::optional<ServeConfig>& out) {
+  if (!r.checkMap(node, "serve", {"service", "address", "probe"})) return;
+  ServeConfig s;
+  if (!node["service"]) r.error(node, "serve needs a service name");
+  else r.string(node["service"], "serve.service", &s.service);
+  if (!node["address"]) r.error(node, "serve needs the agent's address");
+  else r.address(node["address"], "serve.address", &s.address);
+  if (node["probe"]) {
+    ProbeConfig p;
+    readProbe(r, node["probe"], p);
+    s.probe = p;
+  }
+  out = s;
+}
+
+void readFronts(Reader& r, const YAML::Node& node, SidecarConfig& c) {
+  if (!node.IsSequence()) {
+    r.error(node, "fronts must be a list of {listen, service, direct}");
+    return;
+  }
+  std::set<std::string> listens;
+  for (const auto& item : node) {
+    if (!r.checkMap(item, "front", {"listen", "service", "direct", "max_connections", "connect_timeout_ms"})) continue;
+    FrontConfig f;
+    if (!item["listen"]) r.error(item, "front needs a listen address");
+    else if (r.address(item["listen"], "front listen", &f.listen) && f.listen.port() != 0 &&
+             !listens.insert(f.listen.toString()).second)
+      r.error(item["listen"], "two fronts listen on " + f.listen.toString());
+    if (!item["service"]) r.error(item, "front needs a service name");
+    else r.string(item["service"], "front service", &f.service);
+    if (item["direct"]) {
+      NetAddress direct;
+      if (r.address(item["direct"], "front direct", &direct)) f.direct = direct;
+    } else if (c.mode == Mode::kDirect) {
+      r.error(item, "front for '" + f.service + "' needs a direct address in mode direct");
+    }
+    f.max_connections = c.proxy.max_connections;
+    f.connect_timeout_ms = c.proxy.connect_timeout_ms;
+    if (item["max_connections"]) r.uint(item["max_connections"], "front max_connections", 1, 1000000, &f.max_connections);
+    if (item["connect_timeout_ms"]) r.uint(item["connect_timeout_ms"], "front connect_timeout_ms", 1, 600000, &f.connect_timeout_ms);
+    c.fronts.push_back(f);
+  }
+}
+
+ConfigLoadResult readRoot(Reader& r, const YAML::Node& root) {
+  ConfigLoadResult result;
+  SidecarConfig& c = result.config;
+  if (!r.checkMap(root, "the config file", {"sidecar", "mode", "hubs", "serve", "fronts", "metrics", "proxy"})) {
+    result.errors = r.takeErrors();
+    return result;
+  }
+  if (root["sidecar"]) readSidecar(r, root["sidecar"], c);
+  if (root["mode"]) {
+    std::string mode;
+    if (r.string(root["mode"], "mode", &mode)) {
+      if (mode == "direct") c.mode = Mode::kDirect;
+      else if (mode == "hub") c.mode = Mode::kHub;
+      else r.error(root["mode"], "mode must be direct or hub, got '" + mode + "'");
+    }
+  }
+  // proxy first: fronts take their defaults from it.
+  if (root["proxy"]) readProxy(r, root["proxy"], c.proxy);
+  if (root["hubs"]) readHubs(r, root["hubs"], c.hubs);
+  if (root["serve"]) readServe(r, root["serve"], c.serve);
+  if (root["fronts"]) readFronts(r, root["fronts"], c);
+  if (root["metrics"]) {
+    NetAddress metrics;
+    if (r.address(root["metrics"], "metrics", &metrics)) c.metrics = metrics;
+  }
+  if (c.mode == Mode::kHub && c.hubs.empty()) r.error(root["mode"].Mark(), "mode hub needs at least one entry under hubs");
+  if (c.fronts.empty() && !c.serve) r.error(YAML::Mark(), "nothing to do: the config has neither fronts nor serve");
+  if (c.id.empty() && c.serve) c.id = (c.machine.empty() ? "local" : c.machine) + "." + c.serve->service;
+  if (c.id.empty()) c.id = c.machine.empty() ? "twinhub-sidecar" : c.machine + ".sidecar";
+  result.errors = r.takeErrors();
+  return result;
+}
+
+}  // namespace
+
+ConfigLoadResult loadConfigText(const std::string& text, const std::string& source_name) {
+  Reader reader(source_name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    reader.error(e.mark, "YAML syntax: " + e.msg);
+    ConfigLoadResult result;
+    result.errors = reader.takeErrors();
+    return result;
+  }
+  if (!root || root.IsNull()) {
+    reader.error(YAML::Mark(), "the file is empty");
+    ConfigLoadResult result;
+    result.errors = reader.takeErrors();
+    return result;
+  }
+  try {
+    return readRoot(reader, root);
+  } catch (const YAML::Exception& e) {
+    // A shape the walker did not expect (yaml-cpp throws on some invalid accesses): still report it.
+    reader.error(e.mark, e.msg);
+    ConfigLoadResult result;
+    result.errors = reader.takeErrors();
+    return result;
+  }
+}
+
+ConfigLoadResult loadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ConfigLoadResult result;
+    result.errors.push_back(path + ":1:1: cannot open file");
+    return result;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return loadConfigText(buffer.str(), path);
+}
+
+}  // namespace twinhub

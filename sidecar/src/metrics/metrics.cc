@@ -1,0 +1,139 @@
+#include "metrics/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace twinhub {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+namespace {
+
+// 50 µs .. 5 s: loopback turns are tens of microseconds, remote agents take seconds.
+prometheus::Histogram::BucketBoundaries latencyBuckets() {
+  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+}
+
+}  // namespace
+
+struct Metrics::Families {
+  explicit Families(prometheus::Registry& r)
+      : connections(BuildCounter().Name("twinhub_front_connections_total").Help("Client connections accepted by a front").Register(r)),
+        active(BuildGauge().Name("twinhub_front_connections_active").Help("Client connections open now").Register(r)),
+        rejected(BuildCounter().Name("twinhub_front_connections_rejected_total").Help("Client connections refused at the connection limit").Register(r)),
+        bytes(BuildCounter().Name("twinhub_front_bytes_total").Help("Bytes carried; direction upstream is client to agent").Register(r)),
+        connect_failures(BuildCounter().Name("twinhub_upstream_connect_failures_total").Help("Failed or timed-out connects to the agent").Register(r)),
+        connect_duration(BuildHistogram().Name("twinhub_upstream_connect_duration_seconds").Help("Time to connect to the agent").Register(r)),
+        turn_duration(BuildHistogram().Name("twinhub_turn_duration_seconds").Help("A request's first byte to the first byte of its answer").Register(r)),
+        read_paused(BuildCounter().Name("twinhub_front_read_paused_total").Help("Times reading stopped because the other side was slow (backpressure)").Register(r)),
+        reloads(BuildCounter().Name("twinhub_config_reloads_total").Help("Config reloads by result").Register(r)),
+        reloads_ok(reloads.Add({{"result", "ok"}})),
+        reloads_failed(reloads.Add({{"result", "failed"}})) {}
+
+  prometheus::Family<prometheus::Counter>& connections;
+  prometheus::Family<prometheus::Gauge>& active;
+  prometheus::Family<prometheus::Counter>& rejected;
+  prometheus::Family<prometheus::Counter>& bytes;
+  prometheus::Family<prometheus::Counter>& connect_failures;
+  prometheus::Family<prometheus::Histogram>& connect_duration;
+  prometheus::Family<prometheus::Histogram>& turn_duration;
+  prometheus::Family<prometheus::Counter>& read_paused;
+  prometheus::Family<prometheus::Counter>& reloads;
+  prometheus::Counter& reloads_ok;
+  prometheus::Counter& reloads_failed;
+};
+
+namespace {
+
+class PrometheusFrontStats : public FrontStats {
+ public:
+  PrometheusFrontStats(prometheus::Counter& connections, prometheus::Gauge& active, prometheus::Counter& rejected,
+                       prometheus::Counter& bytes_up, prometheus::Counter& bytes_down,
+                       prometheus::Counter& connect_failures, prometheus::Histogram& connect_duration,
+                       prometheus::Histogram& turn_duration, prometheus::Counter& read_paused)
+      : connections_(connections),
+        active_(active),
+        rejected_(rejected),
+        bytes_up_(bytes_up),
+        bytes_down_(bytes_down),
+        connect_failures_(connect_failures),
+        connect_duration_(connect_duration),
+        turn_duration_(turn_duration),
+        read_paused_(read_paused) {}
+
+  void connectionOpened() override {
+    connections_.Increment();
+    active_.Increment();
+  }
+  void connectionClosed() override { active_.Decrement(); }
+  void connectionRejected() override { rejected_.Increment(); }
+  void bytesUpstream(size_t bytes) override { bytes_up_.Increment(static_cast<double>(bytes)); }
+  void bytesDownstream(size_t bytes) override { bytes_down_.Increment(static_cast<double>(bytes)); }
+  void upstreamConnected(double seconds) override { connect_duration_.Observe(seconds); }
+  void upstreamConnectFailed() override { connect_failures_.Increment(); }
+  void turnCompleted(double seconds) override { turn_duration_.Observe(seconds); }
+  void readingPaused() override { read_paused_.Increment(); }
+
+ private:
+  prometheus::Counter& connections_;
+  prometheus::Gauge& active_;
+  prometheus::Counter& rejected_;
+  prometheus::Counter& bytes_up_;
+  prometheus::Counter& bytes_down_;
+  prometheus::Counter& connect_failures_;
+  prometheus::Histogram& connect_duration_;
+  prometheus::Histogram& turn_duration_;
+  prometheus::Counter& read_paused_;
+};
+
+}  // namespace
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()), families_(std::make_unique<Families>(*registry_)) {}
+
+Metrics::~Metrics() = default;
+
+Status Metrics::serve(const NetAddress& address) {
+  try {
+    // One serving thread: scrapes are rare and each thread costs memory.
+    exposer_ = std::make_unique<prometheus::Exposer>(address.toString(), 1);
+  } catch (const std::exception& e) {
+    return Status::error("metrics " + address.toString() + ": " + e.what());
+  }
+  exposer_->RegisterCollectable(registry_);
+  NetAddress bound = address;
+  auto ports = exposer_->GetListeningPorts();
+  if (!ports.empty()) {
+    std::string host = address.toString();
+    host = host.substr(0, host.rfind(':'));
+    std::string error;
+    if (auto parsed = NetAddress::parse(host + ":" + std::to_string(ports.front()), &error)) bound = *parsed;
+  }
+  serving_ = bound;
+  return Status::ok();
+}
+
+std::shared_ptr<FrontStats> Metrics::frontStats(const std::string& service) {
+  const prometheus::Labels labels{{"service", service}};
+  auto with = [&](const char* key, const char* value) {
+    prometheus::Labels l = labels;
+    l[key] = value;
+    return l;
+  };
+  Families& f = *families_;
+  return std::make_shared<PrometheusFrontStats>(
+      f.connections.Add(labels), f.active.Add(labels), f.rejected.Add(labels), f.bytes.Add(with("direction", "upstream")),
+      f.bytes.Add(with("direction", "downstream")), f.connect_failures.Add(labels),
+      f.connect_duration.Add(labels, latencyBuckets()), f.turn_duration.Add(labels, latencyBuckets()),
+      f.read_paused.Add(labels));
+}
+
+void Metrics::reloadSucceeded() { families_->reloads_ok.Increment(); }
+void Metrics::reloadFailed() { families_->reloads_failed.Increment(); }
+
+}  // namespace twinhub

@@ -1,0 +1,47 @@
+// Metrics: the sidecar's Prometheus registry and, when configured, the /metrics endpoint.
+// Metric families are declared once here; names start with twinhub_, are in base units, and
+// carry only low-cardinality labels (service, direction, result). Counters and histograms are
+// thread-safe (prometheus-cpp); the endpoint serves from its own threads.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/net_address.h"
+#include "common/status.h"
+#include "proxy/front_stats.h"
+
+namespace prometheus {
+class Registry;
+class Exposer;
+}  // namespace prometheus
+
+namespace twinhub {
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Starts serving GET /metrics on `address` (port 0: any free port).
+  [[nodiscard]] Status serve(const NetAddress& address);
+  // The bound address once serving.
+  std::optional<NetAddress> servingAddress() const { return serving_; }
+
+  // Stats for a front of `service`; fronts of the same service share the same series.
+  std::shared_ptr<FrontStats> frontStats(const std::string& service);
+  void reloadSucceeded();
+  void reloadFailed();
+
+ private:
+  struct Families;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Families> families_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::optional<NetAddress> serving_;
+};
+
+}  // namespace twinhub

@@ -1,0 +1,256 @@
+#include "proxy/connection.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+namespace twinhub {
+
+namespace {
+
+constexpr unsigned kKeepAliveDelaySeconds = 60;
+
+// Closes a TCP handle so that the peer sees a reset (SO_LINGER 0) rather than a FIN. Unlike
+// uv_tcp_close_reset this also works after a shutdown was requested.
+void closeWithReset(uv_tcp_t* tcp, uv_close_cb cb) {
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(tcp), &fd) == 0) {
+    linger lg{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(tcp), cb);
+}
+
+}  // namespace
+
+Connection::Connection(ProxyContext& context, const ConnectionSettings& settings, std::shared_ptr<FrontStats> stats,
+                       ConnectionOwner& owner)
+    : context_(context),
+      settings_(settings),
+      stats_(std::move(stats)),
+      owner_(owner),
+      id_(context.next_connection_id++) {
+  for (Side* side : {&downstream_, &upstream_}) {
+    side->connection = this;
+    uv_tcp_init(context_.loop, &side->tcp);
+    side->tcp.data = side;
+    side->shutdown_req.data = side;
+  }
+  downstream_.peer = &upstream_;
+  upstream_.peer = &downstream_;
+  uv_timer_init(context_.loop, &timer_);
+  timer_.data = this;
+  connect_req_.data = this;
+  stats_->connectionOpened();
+}
+
+void Connection::start() {
+  connect_started_ns_ = uv_hrtime();
+  int rc = uv_tcp_connect(&connect_req_, &upstream_.tcp, settings_.upstream.sockaddrPtr(), onConnect);
+  if (rc != 0) {
+    spdlog::warn("conn {}: connect {}: {}", id_, settings_.upstream.toString(), uv_strerror(rc));
+    stats_->upstreamConnectFailed();
+    close(/*reset=*/false);
+    return;
+  }
+  uv_timer_start(&timer_, onConnectTimeout, settings_.connect_timeout_ms, 0);
+}
+
+void Connection::onConnect(uv_connect_t* req, int status) {
+  auto* self = static_cast<Connection*>(req->data);
+  if (status == UV_ECANCELED || self->closing_) return;
+  if (status != 0) {
+    spdlog::warn("conn {}: connect {}: {}", self->id_, self->settings_.upstream.toString(), uv_strerror(status));
+    self->stats_->upstreamConnectFailed();
+    self->close(/*reset=*/false);
+    return;
+  }
+  self->connected();
+}
+
+void Connection::onConnectTimeout(uv_timer_t* timer) {
+  auto* self = static_cast<Connection*>(timer->data);
+  spdlog::warn("conn {}: connect {}: timed out after {} ms", self->id_, self->settings_.upstream.toString(),
+               self->settings_.connect_timeout_ms);
+  self->stats_->upstreamConnectFailed();
+  self->close(/*reset=*/false);
+}
+
+void Connection::connected() {
+  stats_->upstreamConnected(static_cast<double>(uv_hrtime() - connect_started_ns_) / 1e9);
+  closeTimer();
+  for (Side* side : {&downstream_, &upstream_}) {
+    uv_tcp_nodelay(&side->tcp, 1);
+    uv_tcp_keepalive(&side->tcp, 1, kKeepAliveDelaySeconds);
+  }
+  spdlog::debug("conn {}: connected to {}", id_, settings_.upstream.toString());
+  startReading(downstream_);
+  startReading(upstream_);
+}
+
+void Connection::startReading(Side& side) {
+  int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&side.tcp), onAlloc, onRead);
+  if (rc != 0) {
+    spdlog::warn("conn {}: read start: {}", id_, uv_strerror(rc));
+    close(/*reset=*/true);
+  }
+}
+
+void Connection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* side = static_cast<Side*>(handle->data);
+  PooledBuffer* buffer = side->connection->context_.pool.acquire();
+  *buf = uv_buf_init(buffer->data, PooledBuffer::kCapacity);
+}
+
+void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* side = static_cast<Side*>(stream->data);
+  Connection* self = side->connection;
+  PooledBuffer* buffer = buf->base ? PooledBuffer::fromData(buf->base) : nullptr;
+  if (nread > 0) {
+    self->forward(*side, *side->peer, buffer, static_cast<size_t>(nread));
+    return;
+  }
+  if (buffer) self->context_.pool.release(buffer);
+  if (nread == 0) return;  // EAGAIN: nothing to read after all
+  if (nread == UV_EOF) {
+    self->readEnded(*side);
+    return;
+  }
+  spdlog::debug("conn {}: {} read: {}", self->id_, self->isDownstream(*side) ? "client" : "agent",
+                uv_strerror(static_cast<int>(nread)));
+  self->close(/*reset=*/true);
+}
+
+void Connection::forward(Side& from, Side& to, PooledBuffer* buffer, size_t length) {
+  if (closing_) {
+    context_.pool.release(buffer);
+    return;
+  }
+  const uint64_t now = uv_hrtime();
+  if (isDownstream(from)) {
+    bytes_up_ += length;
+    stats_->bytesUpstream(length);
+    if (turn_started_ns_ == 0) turn_started_ns_ = now;
+  } else {
+    bytes_down_ += length;
+    stats_->bytesDownstream(length);
+    if (turn_started_ns_ != 0) {
+      stats_->turnCompleted(static_cast<double>(now - turn_started_ns_) / 1e9);
+      turn_started_ns_ = 0;
+    }
+  }
+
+  size_t offset = 0;
+  if (to.queued == 0) {
+    // Fast path: the socket usually takes everything at once, and the buffer is free again.
+    uv_buf_t whole = uv_buf_init(buffer->data, static_cast<unsigned>(length));
+    int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&to.tcp), &whole, 1);
+    if (written == static_cast<int>(length)) {
+      context_.pool.release(buffer);
+      return;
+    }
+    if (written < 0 && written != UV_EAGAIN) {
+      spdlog::debug("conn {}: write: {}", id_, uv_strerror(written));
+      context_.pool.release(buffer);
+      close(/*reset=*/true);
+      return;
+    }
+    if (written > 0) offset = static_cast<size_t>(written);
+  }
+  buffer->length = length - offset;
+  buffer->write_req.data = &to;
+  uv_buf_t rest = uv_buf_init(buffer->data + offset, static_cast<unsigned>(buffer->length));
+  int rc = uv_write(&buffer->write_req, reinterpret_cast<uv_stream_t*>(&to.tcp), &rest, 1, onWrite);
+  if (rc != 0) {
+    spdlog::debug("conn {}: write: {}", id_, uv_strerror(rc));
+    context_.pool.release(buffer);
+    close(/*reset=*/true);
+    return;
+  }
+  to.queued += buffer->length;
+  if (to.queued >= settings_.high_watermark && !from.paused) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&from.tcp));
+    from.paused = true;
+    stats_->readingPaused();
+  }
+}
+
+void Connection::onWrite(uv_write_t* req, int status) {
+  auto* to = static_cast<Side*>(req->data);
+  Connection* self = to->connection;
+  PooledBuffer* buffer = reinterpret_cast<PooledBuffer*>(reinterpret_cast<char*>(req) - offsetof(PooledBuffer, write_req));
+  to->queued -= buffer->length;
+  self->context_.pool.release(buffer);
+  if (status == UV_ECANCELED || self->closing_) return;
+  if (status != 0) {
+    spdlog::debug("conn {}: write: {}", self->id_, uv_strerror(status));
+    self->close(/*reset=*/true);
+    return;
+  }
+  Side* from = to->peer;
+  if (from->paused && to->queued <= self->settings_.low_watermark) {
+    from->paused = false;
+    if (!from->eof) self->startReading(*from);
+  }
+}
+
+void Connection::readEnded(Side& side) {
+  side.eof = true;
+  Side& peer = *side.peer;
+  if (peer.shutdown_sent) return;
+  peer.shutdown_sent = true;
+  // Queued after any pending writes, so every byte read before the FIN still reaches the peer.
+  int rc = uv_shutdown(&peer.shutdown_req, reinterpret_cast<uv_stream_t*>(&peer.tcp), onShutdown);
+  if (rc != 0) {
+    spdlog::debug("conn {}: shutdown: {}", id_, uv_strerror(rc));
+    close(/*reset=*/true);
+  }
+}
+
+void Connection::onShutdown(uv_shutdown_t* req, int status) {
+  auto* side = static_cast<Side*>(req->data);
+  Connection* self = side->connection;
+  if (status == UV_ECANCELED || self->closing_) return;
+  if (status != 0) {
+    self->close(/*reset=*/true);
+    return;
+  }
+  side->shutdown_done = true;
+  self->maybeFinish();
+}
+
+void Connection::maybeFinish() {
+  if (downstream_.eof && upstream_.eof && downstream_.shutdown_done && upstream_.shutdown_done) {
+    close(/*reset=*/false);
+  }
+}
+
+void Connection::closeTimer() {
+  if (timer_closed_) return;
+  timer_closed_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), onHandleClosed);
+}
+
+void Connection::close(bool reset) {
+  if (closing_) return;
+  closing_ = true;
+  spdlog::debug("conn {}: close{} up={} down={}", id_, reset ? " (reset)" : "", bytes_up_, bytes_down_);
+  closeTimer();
+  for (Side* side : {&downstream_, &upstream_}) {
+    if (reset) {
+      closeWithReset(&side->tcp, onHandleClosed);
+    } else {
+      uv_close(reinterpret_cast<uv_handle_t*>(&side->tcp), onHandleClosed);
+    }
+  }
+}
+
+void Connection::onHandleClosed(uv_handle_t* handle) {
+  Connection* self = handle->type == UV_TIMER ? static_cast<Connection*>(handle->data)
+                                              : static_cast<Side*>(handle->data)->connection;
+  if (--self->open_handles_ > 0) return;
+  self->stats_->connectionClosed();
+  ConnectionOwner& owner = self->owner_;
+  owner.onConnectionClosed(self);  // the owner deletes it
+}
+
+}  // namespace twinhub

@@ -1,0 +1,104 @@
+// Connection: one proxied TCP connection in direct mode, the accepted client socket
+// ("downstream") joined to a socket to the agent ("upstream"). Bytes flow both ways with
+// backpressure: when more than the high watermark is queued toward one side, reading from the
+// other side stops until the queue falls to the low watermark. A FIN on one side is passed on as
+// a shutdown of the other (half-close); a reset or error on either side resets both.
+//
+// Heap-allocated, owned by its Front, never copied or moved; it tells the owner when its last
+// handle has closed and may then be deleted. Loop thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "common/net_address.h"
+#include "proxy/front_stats.h"
+#include "proxy/proxy_context.h"
+
+namespace twinhub {
+
+class Connection;
+
+class ConnectionOwner {
+ public:
+  virtual void onConnectionClosed(Connection* connection) = 0;
+
+ protected:
+  ~ConnectionOwner() = default;
+};
+
+struct ConnectionSettings {
+  NetAddress upstream;
+  uint32_t connect_timeout_ms = 2000;
+  uint32_t high_watermark = 1024 * 1024;
+  uint32_t low_watermark = 256 * 1024;
+};
+
+class Connection {
+ public:
+  Connection(ProxyContext& context, const ConnectionSettings& settings, std::shared_ptr<FrontStats> stats,
+             ConnectionOwner& owner);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  // Only the owner deletes a connection, from onConnectionClosed().
+  ~Connection() = default;
+
+  // The socket to uv_accept() the client into, before start().
+  uv_stream_t* downstreamStream() { return reinterpret_cast<uv_stream_t*>(&downstream_.tcp); }
+  // Connects to the agent; client bytes are read only once that succeeds.
+  void start();
+  // Resets both sides now (drain timeout, shutdown).
+  void abort() { close(/*reset=*/true); }
+  uint64_t id() const { return id_; }
+
+ private:
+  struct Side {
+    Connection* connection = nullptr;
+    Side* peer = nullptr;
+    uv_tcp_t tcp;
+    uv_shutdown_t shutdown_req;
+    size_t queued = 0;  // bytes handed to libuv for this socket, not yet written
+    bool paused = false;
+    bool eof = false;  // the peer of this socket sent FIN
+    bool shutdown_sent = false;
+    bool shutdown_done = false;
+  };
+
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onWrite(uv_write_t* req, int status);
+  static void onShutdown(uv_shutdown_t* req, int status);
+  static void onConnect(uv_connect_t* req, int status);
+  static void onConnectTimeout(uv_timer_t* timer);
+  static void onHandleClosed(uv_handle_t* handle);
+
+  void connected();
+  void startReading(Side& side);
+  void forward(Side& from, Side& to, PooledBuffer* buffer, size_t length);
+  void readEnded(Side& side);
+  void maybeFinish();
+  void close(bool reset);
+  void closeTimer();
+  bool isDownstream(const Side& side) const { return &side == &downstream_; }
+
+  ProxyContext& context_;
+  ConnectionSettings settings_;
+  std::shared_ptr<FrontStats> stats_;
+  ConnectionOwner& owner_;
+  const uint64_t id_;
+  Side downstream_;
+  Side upstream_;
+  uv_timer_t timer_;
+  uv_connect_t connect_req_;
+  uint64_t connect_started_ns_ = 0;
+  uint64_t turn_started_ns_ = 0;  // 0 when no request waits for its answer
+  uint64_t bytes_up_ = 0;
+  uint64_t bytes_down_ = 0;
+  int open_handles_ = 3;
+  bool timer_closed_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace twinhub

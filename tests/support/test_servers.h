@@ -1,0 +1,47 @@
+// Test support: small TCP servers that run on their own thread, bound to 127.0.0.1 port 0.
+// Construct, read address(), and they stop and join in the destructor.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace twinhub::test {
+
+// Echoes every byte back; on the client's EOF it finishes echoing, then shuts down its side.
+// Serves many connections at once (poll-based).
+class EchoServer {
+ public:
+  EchoServer();
+  ~EchoServer();
+  std::string address() const;  // "127.0.0.1:PORT"
+  int connectionsAccepted() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// On each connection sends `bytes` bytes of fillPattern(seed) as fast as the peer takes them,
+// then closes its sending side (FIN); it reads and counts (discarding) whatever the peer sends
+// until the peer closes too. Used for slow-reader, bulk and half-close tests.
+class SourceServer {
+ public:
+  SourceServer(uint64_t bytes, uint64_t seed);
+  ~SourceServer();
+  std::string address() const;
+  // Totals over all connections so far; any thread.
+  uint64_t bytesSent() const;
+  uint64_t bytesReceived() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A port on 127.0.0.1 that nothing listens on (bound then closed), for "agent down" tests.
+std::string unusedAddress();
+
+}  // namespace twinhub::test
