@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
+#include <tuple>
 #include <fstream>
 #include <initializer_list>
 #include <set>
@@ -20,9 +22,8 @@ class Reader {
   explicit Reader(std::string source) : source_(std::move(source)) {}
 
   void error(const YAML::Mark& mark, const std::string& message) {
-    std::ostringstream out;
-    out << source_ << ":" << mark.line + 1 << ":" << mark.column + 1 << ": " << message;
-    errors_.push_back(out.str());
+    // yaml-cpp marks are 0-based (-1 when unknown); reports are 1-based.
+    errors_.push_back({std::max(mark.line, 0) + 1, std::max(mark.column, 0) + 1, message});
   }
   void error(const YAML::Node& node, const std::string& message) { error(node.Mark(), message); }
 
@@ -79,11 +80,26 @@ class Reader {
     return true;
   }
 
-  std::vector<std::string> takeErrors() { return std::move(errors_); }
+  // Every problem, in file order, as "FILE:LINE:COL: message".
+  std::vector<std::string> takeErrors() {
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [](const Problem& a, const Problem& b) { return std::tie(a.line, a.column) < std::tie(b.line, b.column); });
+    std::vector<std::string> out;
+    for (const Problem& p : errors_) {
+      out.push_back(source_ + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": " + p.message);
+    }
+    errors_.clear();
+    return out;
+  }
 
  private:
+  struct Problem {
+    int line;
+    int column;
+    std::string message;
+  };
   std::string source_;
-  std::vector<std::string> errors_;
+  std::vector<Problem> errors_;
 };
 
 void readSidecar(Reader& r, const YAML::Node& node, SidecarConfig& c) {
