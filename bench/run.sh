@@ -1,0 +1,495 @@
+#!/usr/bin/env bash
+# bench/run.sh: twinhub's benchmark. One command runs every path side by side against one echo
+# server and prints markdown tables: absolute figures, then ratios to haproxy.
+#
+#   bench/run.sh                      full run, ~2 minutes with the four paths below
+#   QUICK=1 bench/run.sh              smaller run, < 1 minute (smoke test, not for publishing)
+#   OUT=results.json bench/run.sh     also write every figure (and each round) as JSON
+#
+# Paths (each a TCP echo round trip on 127.0.0.1, free ports picked at start):
+#   direct   client -> bench_echo_server (the baseline; no proxy)
+#   twinhub  client -> twinhub-sidecar --listen --direct --metrics, --log-level warn -> echo
+#   haproxy  client -> haproxy 2.6, mode tcp, nbthread 1, maxconn 4000, foreground (-db) -> echo
+#   nginx    client -> nginx stream, 1 worker, master on, daemon off -> echo
+#            (worker_connections 4096: the default 512 cannot proxy 1,000 held connections)
+# A path whose program is missing or fails to start is skipped with a note; the others still run.
+#
+# Measurements (bench_client, see bench/bench_client.cc):
+#   p50/p99 µs  64-byte sequential round trips on one connection (RTT_COUNT, after a warm-up);
+#               RTT_ROUNDS rounds interleaved across paths, medians reported.
+#   MB/s        BULK_MB MiB sent and echoed concurrently on one connection, MB = 10^6 bytes;
+#               BULK_ROUNDS rounds interleaved, median.
+#   conn/s      connect, send 64 B, receive them, close, for CONN_SECONDS with CONN_CONCURRENCY in
+#               flight; CONN_ROUNDS rounds interleaved, median.
+#   RSS         VmRSS and RssAnon (/proc/PID/status, MB = MiB) of the proxy just after start
+#               ("idle") and while HOLD_COUNT idle connections are open ("1k"; each did one round
+#               trip first). nginx: RSS = master + worker, RssAnon = worker only.
+#   Ratios      latency: added latency, (path - direct) / (haproxy - direct); all else path/haproxy.
+#
+# Environment: BUILD_DIR (default <repo>/build; expects bin/twinhub-sidecar, bin/bench_echo_server,
+#   bin/bench_client and builds what is missing or stale with cmake --build), SKIP_BUILD=1, QUICK=1,
+#   OUT=file.json, PATHS_ONLY="direct haproxy" (subset), KEEP_TMP=1 (keep configs and logs),
+#   SIDECAR_BIN (another twinhub-sidecar binary, e.g. to compare two builds), and
+#   RTT_COUNT RTT_ROUNDS BULK_MB BULK_ROUNDS CONN_SECONDS CONN_ROUNDS CONN_CONCURRENCY HOLD_COUNT.
+# Packages for the peers: scripts/install-deps.sh --bench (haproxy, nginx, libnginx-mod-stream).
+#
+# Adding a path = one add_path call in main() plus a start_<name> function that launches the proxy
+# in front of $ECHO_ADDR and sets P_ADDR, P_RSS_PIDS, P_ANON_PIDS (see start_haproxy).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+QUICK=${QUICK:-0}
+if [[ $QUICK == 1 ]]; then
+  RTT_COUNT=${RTT_COUNT:-5000}; RTT_ROUNDS=${RTT_ROUNDS:-3}
+  BULK_MB=${BULK_MB:-256}; BULK_ROUNDS=${BULK_ROUNDS:-1}
+  CONN_SECONDS=${CONN_SECONDS:-2}; CONN_ROUNDS=${CONN_ROUNDS:-1}
+else
+  RTT_COUNT=${RTT_COUNT:-20000}; RTT_ROUNDS=${RTT_ROUNDS:-5}
+  BULK_MB=${BULK_MB:-1024}; BULK_ROUNDS=${BULK_ROUNDS:-3}
+  CONN_SECONDS=${CONN_SECONDS:-5}; CONN_ROUNDS=${CONN_ROUNDS:-3}
+fi
+CONN_CONCURRENCY=${CONN_CONCURRENCY:-1}
+HOLD_COUNT=${HOLD_COUNT:-1000}
+OUT=${OUT:-}
+PATHS_ONLY=${PATHS_ONLY:-}
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+NOTES=()
+note() { NOTES+=("$*"); log "note: $*"; }
+
+# ------------------------------------------------------------------------------ processes, cleanup
+TMP=$(mktemp -d /tmp/twinhub-bench.XXXXXX)
+SPAWNED=()
+cleanup() {
+  local pid deadline
+  trap - EXIT INT TERM
+  for pid in "${SPAWNED[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  deadline=$((SECONDS + 3))
+  for pid in "${SPAWNED[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null
+  done
+  wait 2>/dev/null
+  if [[ ${KEEP_TMP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'log interrupted; exit 130' INT
+trap 'log terminated; exit 143' TERM
+
+# spawn LOGFILE CMD...: start CMD in the background, output to LOGFILE; sets SPAWNED_PID.
+spawn() {
+  local logfile=$1; shift
+  "$@" >"$logfile" 2>&1 &
+  SPAWNED_PID=$!
+  SPAWNED+=("$SPAWNED_PID")
+}
+alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null || return 1; done; }
+free_port() { "$CLIENT" freeport 1; }
+# status_kb PID FIELD -> value in kB from /proc/PID/status (empty if gone)
+status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
+sum_status_kb() {
+  local field=$1 pid v total=0; shift
+  for pid in "$@"; do v=$(status_kb "$pid" "$field"); [[ -n $v ]] || return 1; total=$((total + v)); done
+  echo "$total"
+}
+# kv LINE KEY -> value of KEY=value in a bench_client result line
+kv() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+median() {
+  printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
+    awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+tail_log() { tail -n 5 "$1" 2>/dev/null | sed 's/^/    /' >&2; }
+
+# ------------------------------------------------------------------------------------------ build
+ensure_built() {
+  local bin=$BUILD_DIR/bin
+  if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+    if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
+      local gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
+      log "configuring $BUILD_DIR"
+      cmake -S "$ROOT" -B "$BUILD_DIR" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTWINHUB_BUILD_TESTS=OFF >"$TMP/configure.log" 2>&1 ||
+        { tail_log "$TMP/configure.log"; log "cmake configure failed"; exit 1; }
+    fi
+    log "building bench tools in $BUILD_DIR"
+    cmake --build "$BUILD_DIR" -j2 --target bench_client bench_echo_server >"$TMP/build-bench.log" 2>&1 ||
+      { tail -n 30 "$TMP/build-bench.log" >&2; log "building the bench tools failed"; exit 1; }
+    log "building twinhub-sidecar"
+    cmake --build "$BUILD_DIR" -j2 --target twinhub-sidecar >"$TMP/build-sidecar.log" 2>&1 ||
+      note "twinhub-sidecar did not build (see below); its row uses the existing binary if any"$'\n'"$(grep -m3 -E 'error|Error' "$TMP/build-sidecar.log")"
+  fi
+  CLIENT=$bin/bench_client ECHO_BIN=$bin/bench_echo_server SIDECAR_BIN=${SIDECAR_BIN:-$bin/twinhub-sidecar}
+  [[ -x $CLIENT && -x $ECHO_BIN ]] || { log "missing $CLIENT or $ECHO_BIN"; exit 1; }
+  local cache=$BUILD_DIR/CMakeCache.txt
+  if [[ -f $cache ]]; then
+    grep -q '^TWINHUB_SANITIZE:BOOL=ON' "$cache" && note "$BUILD_DIR is a sanitizer build: figures are not representative"
+    grep -q '^CMAKE_BUILD_TYPE:STRING=Debug' "$cache" && note "$BUILD_DIR is a Debug build: figures are not representative"
+  fi
+}
+
+# ------------------------------------------------------------------------------------ echo server
+start_echo() {
+  spawn "$TMP/echo.log" "$ECHO_BIN" --listen 127.0.0.1:0
+  ECHO_PID=$SPAWNED_PID
+  local i
+  for ((i = 0; i < 100; i++)); do
+    ECHO_ADDR=$(sed -n 's/^listening on //p' "$TMP/echo.log")
+    [[ -n $ECHO_ADDR ]] && break
+    sleep 0.05
+  done
+  [[ -n $ECHO_ADDR ]] || { tail_log "$TMP/echo.log"; log "echo server did not start"; exit 1; }
+  log "echo server $ECHO_ADDR (pid $ECHO_PID)"
+}
+
+# ------------------------------------------------------------------------------------------ paths
+# A start function gets the path name and a work dir, launches the proxy in front of $ECHO_ADDR and
+# sets P_ADDR (where clients connect), P_RSS_PIDS (processes whose VmRSS is summed), P_ANON_PIDS
+# (processes whose RssAnon is summed), optionally P_VERSION. It returns 1 with P_SKIP set to skip.
+start_direct() {
+  P_ADDR=$ECHO_ADDR P_RSS_PIDS="" P_ANON_PIDS="" P_VERSION="bench_echo_server"
+}
+
+start_twinhub() {
+  local dir=$2 port mport
+  [[ -x $SIDECAR_BIN ]] || { P_SKIP="$SIDECAR_BIN not built"; return 1; }
+  port=$(free_port) mport=$(free_port)
+  spawn "$dir/sidecar.log" "$SIDECAR_BIN" --listen "127.0.0.1:$port" --direct "$ECHO_ADDR" \
+    --metrics "127.0.0.1:$mport" --log-level warn
+  P_ADDR=127.0.0.1:$port P_RSS_PIDS=$SPAWNED_PID P_ANON_PIDS=$SPAWNED_PID
+  P_METRICS=127.0.0.1:$mport
+  P_VERSION=$("$SIDECAR_BIN" --version 2>&1 | head -n1)
+}
+
+start_haproxy() {
+  local dir=$2 port bin
+  bin=$(command -v haproxy || echo /usr/sbin/haproxy)
+  [[ -x $bin ]] || { P_SKIP="haproxy not installed (scripts/install-deps.sh --bench)"; return 1; }
+  port=$(free_port)
+  cat >"$dir/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 4000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+listen bench
+    bind 127.0.0.1:$port
+    server echo $ECHO_ADDR
+EOF
+  spawn "$dir/haproxy.log" "$bin" -db -f "$dir/haproxy.cfg"
+  P_ADDR=127.0.0.1:$port P_RSS_PIDS=$SPAWNED_PID P_ANON_PIDS=$SPAWNED_PID
+  P_VERSION=$("$bin" -v 2>&1 | head -n1)
+}
+
+start_nginx() {
+  local dir=$2 port bin module=/usr/lib/nginx/modules/ngx_stream_module.so master worker="" i
+  bin=$(command -v nginx || echo /usr/sbin/nginx)
+  [[ -x $bin ]] || { P_SKIP="nginx not installed (scripts/install-deps.sh --bench)"; return 1; }
+  [[ -f $module ]] || { P_SKIP="$module missing (libnginx-mod-stream)"; return 1; }
+  port=$(free_port)
+  mkdir -p "$dir/logs"
+  cat >"$dir/nginx.conf" <<EOF
+load_module $module;
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile 8192;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 4096; }
+stream {
+    server {
+        listen 127.0.0.1:$port;
+        proxy_pass $ECHO_ADDR;
+        proxy_timeout 1h;
+    }
+}
+EOF
+  spawn "$dir/nginx.log" "$bin" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
+  master=$SPAWNED_PID
+  for ((i = 0; i < 100; i++)); do
+    worker=$(cat "/proc/$master/task/$master/children" 2>/dev/null | awk '{ print $1 }')
+    [[ -n $worker ]] && break
+    alive "$master" || break
+    sleep 0.05
+  done
+  [[ -n $worker ]] || { P_SKIP="nginx worker did not start"; tail_log "$dir/logs/error.log"; return 1; }
+  P_ADDR=127.0.0.1:$port P_RSS_PIDS="$master $worker" P_ANON_PIDS=$worker
+  P_VERSION=$("$bin" -v 2>&1 | head -n1)
+}
+
+PATHS=()
+declare -A R=()  # R[name:key] = value
+
+# add_path NAME DESCRIPTION START_FUNCTION: start the path now, wait until it accepts, record its
+# idle memory. Every later phase runs on every path that started.
+add_path() {
+  local name=$1 desc=$2 fn=$3 dir=$TMP/$1
+  if [[ -n $PATHS_ONLY && " $PATHS_ONLY " != *" $name "* ]]; then return 0; fi
+  mkdir -p "$dir"
+  PATHS+=("$name")
+  R[$name:desc]=$desc
+  P_ADDR="" P_RSS_PIDS="" P_ANON_PIDS="" P_SKIP="" P_VERSION="" P_METRICS=""
+  log "starting $name: $desc"
+  if ! "$fn" "$name" "$dir"; then
+    R[$name:skip]=${P_SKIP:-start failed}
+    note "$name skipped: ${R[$name:skip]}"
+    return 0
+  fi
+  if ! "$CLIENT" wait --connect "$P_ADDR" --timeout-ms 10000 2>"$dir/wait.err" || ! alive $P_RSS_PIDS; then
+    R[$name:skip]="did not accept connections on $P_ADDR within 10 s"
+    note "$name skipped: ${R[$name:skip]}"
+    local f; for f in "$dir"/*.log "$dir"/logs/*.log; do [[ -f $f ]] && tail_log "$f"; done
+    return 0
+  fi
+  R[$name:addr]=$P_ADDR R[$name:rss_pids]=$P_RSS_PIDS R[$name:anon_pids]=$P_ANON_PIDS
+  R[$name:version]=$P_VERSION R[$name:metrics]=$P_METRICS
+  sleep 0.3
+  measure_mem "$name" idle
+  log "$name ready on $P_ADDR${P_RSS_PIDS:+ (pids $P_RSS_PIDS)}"
+}
+
+active_paths() { local n; for n in "${PATHS[@]}"; do [[ -z ${R[$n:skip]:-} ]] && echo "$n"; done; }
+
+# check_alive NAME: false (and the path is marked failed) once its proxy has died.
+check_alive() {
+  local name=$1
+  [[ -z ${R[$name:skip]:-} ]] || return 1
+  if [[ -n ${R[$name:rss_pids]} ]] && ! alive ${R[$name:rss_pids]}; then
+    R[$name:skip]="proxy process exited during the run"
+    note "$name: proxy process exited during the run; its remaining figures are missing"
+    local f; for f in "$TMP/$name"/*.log "$TMP/$name"/logs/*.log; do [[ -f $f ]] && tail_log "$f"; done
+    return 1
+  fi
+}
+
+# ------------------------------------------------------------------------------------ measurements
+measure_mem() {  # measure_mem NAME LABEL
+  local name=$1 label=$2
+  [[ -n ${R[$name:rss_pids]} ]] || return 0
+  R[$name:rss_$label]=$(sum_status_kb VmRSS ${R[$name:rss_pids]})
+  R[$name:anon_$label]=$(sum_status_kb RssAnon ${R[$name:anon_pids]})
+}
+
+run_client() {  # run_client NAME TIMEOUT ARGS... -> result line on stdout; errors in client.err
+  local name=$1 limit=$2; shift 2
+  timeout "$limit" "$CLIENT" "$@" --connect "${R[$name:addr]}" 2>>"$TMP/$name/client.err"
+}
+client_failed() {  # client_failed NAME PHASE EXIT_STATUS
+  note "$1: $2 failed (exit $3): $(tail -n1 "$TMP/$1/client.err" 2>/dev/null)"
+}
+
+measure_rtt() {
+  local name=$1 line
+  check_alive "$name" || return 0
+  line=$(run_client "$name" 120 rtt --count "$RTT_COUNT" --warmup $((RTT_COUNT / 10 + 100)) --size 64) ||
+    { client_failed "$name" rtt $?; return 0; }
+  R[$name:p50_rounds]+="$(kv "$line" p50_us) " R[$name:p99_rounds]+="$(kv "$line" p99_us) "
+}
+
+measure_bulk() {
+  local name=$1 line
+  check_alive "$name" || return 0
+  line=$(run_client "$name" 180 bulk --mb "$BULK_MB") || { client_failed "$name" bulk $?; return 0; }
+  R[$name:mbps_rounds]+="$(kv "$line" mb_per_s) "
+}
+
+measure_connrate() {
+  local name=$1 line errors
+  check_alive "$name" || return 0
+  line=$(run_client "$name" $((${CONN_SECONDS%.*} + 30)) connrate --seconds "$CONN_SECONDS" \
+    --concurrency "$CONN_CONCURRENCY" --size 64) || { client_failed "$name" connrate $?; return 0; }
+  R[$name:cps_rounds]+="$(kv "$line" conn_per_s) "
+  errors=$(kv "$line" errors)
+  R[$name:conn_errors]=$((${R[$name:conn_errors]:-0} + errors))
+  ((errors == 0)) || note "$name: connrate had $errors failed connections ($(grep 'connrate error' "$TMP/$name/client.err" | tail -n2 | tr '\n' ' '))"
+}
+
+measure_hold() {
+  local name=$1 pid i out=$TMP/$1/hold.out
+  check_alive "$name" || return 0
+  [[ -n ${R[$name:rss_pids]} ]] || return 0  # nothing to measure without a proxy process
+  spawn "$out" timeout 120 "$CLIENT" hold --connect "${R[$name:addr]}" --count "$HOLD_COUNT" --ignore-stdin --max-seconds 110
+  pid=$SPAWNED_PID
+  for ((i = 0; i < 600; i++)); do
+    grep -q '^holding' "$out" && break
+    alive "$pid" || break
+    sleep 0.05
+  done
+  if grep -q '^holding' "$out"; then
+    sleep 0.5
+    measure_mem "$name" hold
+  else
+    note "$name: could not open $HOLD_COUNT connections: $(tail -n1 "$out")"
+  fi
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  local lost; lost=$(sed -n 's/.*lost=\([0-9]*\).*/\1/p' "$out")
+  [[ -z $lost || $lost == 0 ]] || note "$name: $lost of $HOLD_COUNT held connections were closed by the proxy"
+  sleep 0.3
+}
+
+# -------------------------------------------------------------------------------------- reporting
+mb() { [[ -n ${1:-} ]] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || printf -- '-'; }
+ratio() {  # ratio VALUE BASE -> VALUE/BASE with 2 decimals, "-" if unknown
+  [[ -n ${1:-} && -n ${2:-} ]] || { printf -- '-'; return; }
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) printf "-"; else printf "%.2f", a / b }'
+}
+added_ratio() {  # added_ratio PATH_US DIRECT_US HAPROXY_US
+  [[ -n ${1:-} && -n ${2:-} && -n ${3:-} ]] || { printf -- '-'; return; }
+  awk -v p="$1" -v d="$2" -v h="$3" 'BEGIN { if (h - d <= 0) printf "-"; else printf "%.2f", (p - d) / (h - d) }'
+}
+val() { local v=${R[$1]:-}; printf '%s' "${v:--}"; }
+
+summarize() {
+  local n
+  for n in "${PATHS[@]}"; do
+    R[$n:p50]=$(median ${R[$n:p50_rounds]:-}) R[$n:p99]=$(median ${R[$n:p99_rounds]:-})
+    R[$n:mbps]=$(median ${R[$n:mbps_rounds]:-}) R[$n:cps]=$(median ${R[$n:cps_rounds]:-})
+  done
+}
+
+print_tables() {
+  local n h=haproxy d=direct k
+  k=$([[ $HOLD_COUNT == 1000 ]] && echo 1k || echo "${HOLD_COUNT}c")
+  echo
+  echo "### twinhub bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load at start $LOAD_START$([[ $QUICK == 1 ]] && echo ', QUICK')"
+  echo
+  echo "RTT ${RTT_COUNT} x 64 B x ${RTT_ROUNDS} rounds (median), bulk ${BULK_MB} MiB x ${BULK_ROUNDS}, conn/s ${CONN_SECONDS} s x ${CONN_ROUNDS} (concurrency ${CONN_CONCURRENCY}), ${HOLD_COUNT} held connections; MB/s in 10^6 B, memory in MiB."
+  echo
+  echo "| path | p50 µs | p99 µs | MB/s | conn/s | RSS idle MB | RssAnon idle MB | RSS $k MB | RssAnon $k MB |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for n in "${PATHS[@]}"; do
+    if [[ -n ${R[$n:skip]:-} && -z ${R[$n:p50]:-} ]]; then
+      echo "| $n | skipped: ${R[$n:skip]} | | | | | | | |"
+      continue
+    fi
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n${R[$n:skip]:+ (incomplete, see notes)}" "$(val "$n:p50")" "$(val "$n:p99")" \
+      "$(val "$n:mbps")" "$(val "$n:cps")" "$(mb "${R[$n:rss_idle]:-}")" "$(mb "${R[$n:anon_idle]:-}")" \
+      "$(mb "${R[$n:rss_hold]:-}")" "$(mb "${R[$n:anon_hold]:-}")"
+  done
+  echo
+  if [[ -z ${R[$h:p50]:-} ]]; then
+    echo "(no ratio table: haproxy did not run)"
+  else
+    echo "Ratios to haproxy (latency: added latency over direct, (path - direct) / (haproxy - direct); lower is better for latency and memory, higher for MB/s and conn/s)"
+    echo
+    echo "| path | added p50 | added p99 | MB/s | conn/s | RSS idle | RssAnon idle | RSS $k | RssAnon $k |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for n in "${PATHS[@]}"; do
+      [[ -n ${R[$n:p50]:-} || -n ${R[$n:mbps]:-} ]] || continue
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" \
+        "$(added_ratio "${R[$n:p50]:-}" "${R[$d:p50]:-}" "${R[$h:p50]:-}")" \
+        "$(added_ratio "${R[$n:p99]:-}" "${R[$d:p99]:-}" "${R[$h:p99]:-}")" \
+        "$(ratio "${R[$n:mbps]:-}" "${R[$h:mbps]:-}")" "$(ratio "${R[$n:cps]:-}" "${R[$h:cps]:-}")" \
+        "$(ratio "${R[$n:rss_idle]:-}" "${R[$h:rss_idle]:-}")" "$(ratio "${R[$n:anon_idle]:-}" "${R[$h:anon_idle]:-}")" \
+        "$(ratio "${R[$n:rss_hold]:-}" "${R[$h:rss_hold]:-}")" "$(ratio "${R[$n:anon_hold]:-}" "${R[$h:anon_hold]:-}")"
+    done
+  fi
+  if ((${#NOTES[@]})); then
+    echo
+    echo "Notes:"
+    local x; for x in "${NOTES[@]}"; do echo "- ${x//$'\n'/ }"; done
+  fi
+  echo
+  echo "Versions: $(for n in "${PATHS[@]}"; do [[ -n ${R[$n:version]:-} ]] && printf '%s: %s; ' "$n" "${R[$n:version]}"; done)"
+}
+
+# JSON: numbers or null; strings escaped for quotes and backslashes.
+jnum() { [[ -n ${1:-} && $1 =~ ^-?[0-9.]+$ ]] && printf '%s' "$1" || printf 'null'; }
+jstr() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/ }; printf '"%s"' "$s"; }
+jarr() { local out="" v; for v in $1; do out+="${out:+, }$(jnum "$v")"; done; printf '[%s]' "$out"; }
+
+write_json() {
+  local f=$1 n first=1 x
+  {
+    printf '{\n  "meta": {"date": %s, "host": %s, "cores": %s, "kernel": %s, "load_at_start": %s, "quick": %s,\n' \
+      "$(jstr "$(date -u +%Y-%m-%dT%H:%M:%SZ)")" "$(jstr "$(hostname)")" "$(nproc)" "$(jstr "$(uname -r)")" \
+      "$(jstr "$LOAD_START")" "$([[ $QUICK == 1 ]] && echo true || echo false)"
+    printf '    "params": {"rtt_count": %s, "rtt_rounds": %s, "rtt_size": 64, "bulk_mib": %s, "bulk_rounds": %s, "conn_seconds": %s, "conn_rounds": %s, "conn_concurrency": %s, "hold_count": %s},\n' \
+      "$RTT_COUNT" "$RTT_ROUNDS" "$BULK_MB" "$BULK_ROUNDS" "$CONN_SECONDS" "$CONN_ROUNDS" "$CONN_CONCURRENCY" "$HOLD_COUNT"
+    printf '    "units": {"latency": "us", "throughput": "MB/s, MB = 1e6 bytes", "memory": "kB from /proc/PID/status"},\n'
+    printf '    "notes": ['
+    first=1; for x in "${NOTES[@]}"; do ((first)) || printf ', '; first=0; jstr "$x"; done
+    printf ']},\n  "paths": [\n'
+    first=1
+    for n in "${PATHS[@]}"; do
+      ((first)) || printf ',\n'; first=0
+      printf '    {"name": %s, "description": %s, "version": %s, "skipped": %s,\n' "$(jstr "$n")" \
+        "$(jstr "${R[$n:desc]}")" "$(jstr "${R[$n:version]:-}")" \
+        "$([[ -n ${R[$n:skip]:-} ]] && jstr "${R[$n:skip]}" || echo null)"
+      printf '     "rtt": {"p50_us": %s, "p99_us": %s, "p50_rounds": %s, "p99_rounds": %s},\n' \
+        "$(jnum "${R[$n:p50]:-}")" "$(jnum "${R[$n:p99]:-}")" "$(jarr "${R[$n:p50_rounds]:-}")" "$(jarr "${R[$n:p99_rounds]:-}")"
+      printf '     "bulk": {"mb_per_s": %s, "rounds": %s},\n' "$(jnum "${R[$n:mbps]:-}")" "$(jarr "${R[$n:mbps_rounds]:-}")"
+      printf '     "connrate": {"conn_per_s": %s, "rounds": %s, "errors": %s},\n' "$(jnum "${R[$n:cps]:-}")" \
+        "$(jarr "${R[$n:cps_rounds]:-}")" "$(jnum "${R[$n:conn_errors]:-}")"
+      printf '     "memory_kb": {"pids_rss": %s, "pids_anon": %s, "idle": {"rss": %s, "anon": %s}, "hold": {"connections": %s, "rss": %s, "anon": %s}, "after_load": {"rss": %s, "anon": %s}},\n' \
+        "$(jarr "${R[$n:rss_pids]:-}")" "$(jarr "${R[$n:anon_pids]:-}")" \
+        "$(jnum "${R[$n:rss_idle]:-}")" "$(jnum "${R[$n:anon_idle]:-}")" "$HOLD_COUNT" \
+        "$(jnum "${R[$n:rss_hold]:-}")" "$(jnum "${R[$n:anon_hold]:-}")" \
+        "$(jnum "${R[$n:rss_after]:-}")" "$(jnum "${R[$n:anon_after]:-}")"
+      printf '     "vs_haproxy": {"added_p50": %s, "added_p99": %s, "mb_per_s": %s, "conn_per_s": %s, "rss_idle": %s, "anon_idle": %s, "rss_hold": %s, "anon_hold": %s}}' \
+        "$(jnum "$(added_ratio "${R[$n:p50]:-}" "${R[direct:p50]:-}" "${R[haproxy:p50]:-}")")" \
+        "$(jnum "$(added_ratio "${R[$n:p99]:-}" "${R[direct:p99]:-}" "${R[haproxy:p99]:-}")")" \
+        "$(jnum "$(ratio "${R[$n:mbps]:-}" "${R[haproxy:mbps]:-}")")" "$(jnum "$(ratio "${R[$n:cps]:-}" "${R[haproxy:cps]:-}")")" \
+        "$(jnum "$(ratio "${R[$n:rss_idle]:-}" "${R[haproxy:rss_idle]:-}")")" "$(jnum "$(ratio "${R[$n:anon_idle]:-}" "${R[haproxy:anon_idle]:-}")")" \
+        "$(jnum "$(ratio "${R[$n:rss_hold]:-}" "${R[haproxy:rss_hold]:-}")")" "$(jnum "$(ratio "${R[$n:anon_hold]:-}" "${R[haproxy:anon_hold]:-}")")"
+    done
+    printf '\n  ]\n}\n'
+  } >"$f"
+  log "wrote $f"
+}
+
+# ------------------------------------------------------------------------------------------- main
+main() {
+  local n r t0=$SECONDS hard
+  LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+  ensure_built
+  hard=$(ulimit -Hn)
+  [[ $hard == unlimited ]] && hard=65536
+  ((hard > 65536)) && hard=65536
+  ulimit -n "$hard" 2>/dev/null || true
+  (( $(ulimit -n) >= 2 * HOLD_COUNT + 200 )) || note "ulimit -n is $(ulimit -n): too low for $HOLD_COUNT held connections"
+  log "load average at start: $LOAD_START"
+  awk -v l="${LOAD_START%% *}" -v c="$(nproc)" 'BEGIN { exit !(l > c / 2) }' &&
+    note "load average ${LOAD_START%% *} at start on $(nproc) cores: other work on this machine adds noise (rounds are interleaved and medians reported; see OUT json for each round)"
+
+  start_echo
+  # One call per row; the table lists them in this order.
+  add_path direct "client -> echo server" start_direct
+  add_path twinhub "twinhub-sidecar direct mode, --metrics on, log level warn" start_twinhub
+  add_path haproxy "haproxy, mode tcp, nbthread 1, maxconn 4000" start_haproxy
+  add_path nginx "nginx stream, 1 worker" start_nginx
+  [[ -n $(active_paths) ]] || { log "no path started"; exit 1; }
+
+  for ((r = 1; r <= RTT_ROUNDS; r++)); do
+    log "rtt round $r/$RTT_ROUNDS"
+    for n in $(active_paths); do measure_rtt "$n"; done
+  done
+  for ((r = 1; r <= BULK_ROUNDS; r++)); do
+    log "bulk round $r/$BULK_ROUNDS"
+    for n in $(active_paths); do measure_bulk "$n"; done
+  done
+  for ((r = 1; r <= CONN_ROUNDS; r++)); do
+    log "connrate round $r/$CONN_ROUNDS"
+    for n in $(active_paths); do measure_connrate "$n"; done
+  done
+  log "holding $HOLD_COUNT connections"
+  for n in $(active_paths); do measure_hold "$n"; done
+  for n in $(active_paths); do check_alive "$n" && measure_mem "$n" after; done
+  for n in $(active_paths); do
+    if [[ -n ${R[$n:metrics]:-} ]] && command -v curl >/dev/null; then
+      curl -fsS -m 3 "http://${R[$n:metrics]}/metrics" >"$TMP/$n/metrics.txt" 2>&1 ||
+        note "$n: GET http://${R[$n:metrics]}/metrics failed: $(head -c 200 "$TMP/$n/metrics.txt")"
+    fi
+  done
+
+  summarize
+  print_tables
+  [[ -z $OUT ]] || write_json "$OUT"
+  log "done in $((SECONDS - t0)) s"
+}
+
+main "$@"
