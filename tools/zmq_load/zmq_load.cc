@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 #include <vector>
 #include <zmq.hpp>
@@ -20,8 +21,8 @@ struct WorkerResult {
   std::vector<double> latencies_us;
 };
 
-WorkerResult runWorker(zmq::context_t& ctx, const std::string& endpoint, int worker, int requests, int timeout_ms,
-                       int pause_ms) {
+WorkerResult runWorker(zmq::context_t& ctx, const std::string& endpoint, const std::string& run_id, int worker,
+                       int requests, int timeout_ms, int pause_ms) {
   WorkerResult result;
   auto open = [&] {
     auto socket = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::req);
@@ -32,7 +33,7 @@ WorkerResult runWorker(zmq::context_t& ctx, const std::string& endpoint, int wor
   };
   auto socket = open();
   for (int i = 0; i < requests; ++i) {
-    const std::string id = "w" + std::to_string(worker) + "-" + std::to_string(i);
+    const std::string id = run_id + "-w" + std::to_string(worker) + "-" + std::to_string(i);
     nlohmann::json request = {{"action", "process"}, {"request_id", id}, {"source_agent", "twinhub-zmq-load"},
                               {"payload", {{"n", i}}}};
     const auto start = std::chrono::steady_clock::now();
@@ -69,6 +70,8 @@ int main(int argc, char** argv) {
   cli.add_option("--requests", requests, "Requests per client")->capture_default_str();
   cli.add_option("--timeout-ms", timeout_ms, "Reply timeout, like the agents' 5 s")->capture_default_str();
   cli.add_option("--pause-ms", pause_ms, "Pause between a client's requests")->capture_default_str();
+  std::string run_id = std::to_string(std::random_device{}());
+  cli.add_option("--run-id", run_id, "Prefix of this run's request ids (default: random), so runs never share ids");
   CLI11_PARSE(cli, argc, argv);
 
   zmq::context_t ctx;
@@ -76,7 +79,7 @@ int main(int argc, char** argv) {
   std::vector<WorkerResult> results(clients);
   std::vector<std::thread> threads;
   for (int w = 0; w < clients; ++w) {
-    threads.emplace_back([&, w] { results[w] = runWorker(ctx, endpoint, w, requests, timeout_ms, pause_ms); });
+    threads.emplace_back([&, w] { results[w] = runWorker(ctx, endpoint, run_id, w, requests, timeout_ms, pause_ms); });
   }
   for (auto& t : threads) t.join();
 

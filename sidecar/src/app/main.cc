@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/rlimit.h"
 #include "config/config_loader.h"
+#include "hub/hub_client.h"
 
 namespace {
 
@@ -93,6 +94,11 @@ int main(int argc, char** argv) {
   uint64_t files = twinhub::raiseOpenFileLimit();
   spdlog::debug("open file limit {}", files);
 
-  twinhub::SidecarApp app(config, config_path);
-  return app.run();
+  int status = 0;
+  {
+    twinhub::SidecarApp app(config, config_path);
+    status = app.run();
+  }
+  twinhub::shutdownHubLibrary();
+  return status;
 }

@@ -2,13 +2,43 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "config/config_loader.h"
 
 namespace twinhub {
 
 namespace {
 
+constexpr uint64_t kDrainTickMs = 50;
+
 std::string frontKey(const FrontConfig& front) { return front.listen.toString() + "/" + front.service; }
+
+std::vector<HubOptions> hubOptions(const SidecarConfig& config) {
+  std::vector<HubOptions> hubs;
+  for (const HubConfig& hub : config.hubs) {
+    HubOptions options;
+    options.name = hub.name;
+    options.url = hub.url;
+    options.ping_interval_ms = config.hub.ping_interval_ms;
+    options.max_pings_out = config.hub.max_pings_out;
+    hubs.push_back(options);
+  }
+  return hubs;
+}
+
+SessionRouterOptions routerOptions(const SidecarConfig& config) {
+  SessionRouterOptions options;
+  options.sidecar_id = config.id;
+  options.subject_prefix = config.hub.subject_prefix;
+  options.hubs.probe_interval_ms = config.hub.probe_interval_ms;
+  options.hubs.suspect_after_ms = config.hub.suspect_after_ms;
+  options.hubs.failback_hold_ms = config.hub.failback_hold_ms;
+  options.session.window_bytes = config.hub.window_bytes;
+  options.session.open_timeout_ms = config.hub.open_timeout_ms;
+  options.session.connect_timeout_ms = config.proxy.connect_timeout_ms;
+  return options;
+}
 
 }  // namespace
 
@@ -16,6 +46,7 @@ SidecarApp::SidecarApp(SidecarConfig config, std::string config_path)
     : config_(std::move(config)), config_path_(std::move(config_path)) {
   uv_loop_init(&loop_);
   context_ = std::make_unique<ProxyContext>(&loop_);
+  direct_factory_ = std::make_unique<DirectConnectionFactory>(*context_);
   uv_signal_init(&loop_, &sigterm_);
   uv_signal_init(&loop_, &sigint_);
   uv_signal_init(&loop_, &sighup_);
@@ -43,19 +74,50 @@ FrontSettings SidecarApp::frontSettings(const FrontConfig& front) const {
   return settings;
 }
 
-int SidecarApp::run() {
-  if (config_.mode == Mode::kHub) {
-    spdlog::error("mode hub is not available in this build yet; use mode direct");
-    return 1;
+ConnectionFactory* SidecarApp::factoryFor(Mode mode) {
+  if (mode == Mode::kHub && router_) return router_.get();
+  return direct_factory_.get();
+}
+
+void SidecarApp::startHubs() {
+  if (config_.hubs.empty()) return;
+  executor_ = std::make_unique<LoopExecutor>(&loop_);
+  router_ = std::make_unique<SessionRouter>(*context_, *executor_, hubOptions(config_), routerOptions(config_),
+                                            metrics_.hubStats());
+  router_->start();
+  if (!config_.serve) return;
+  const ServeConfig& serve = *config_.serve;
+  router_->serve(serve.service, serve.address);
+  ProbeConfig probe;
+  if (serve.probe) {
+    probe = *serve.probe;
+  } else {
+    probe.type = ProbeType::kTcp;  // no probe configured: the agent's port must accept
+    probe.address = serve.address;
   }
+  health_ = std::make_unique<HealthChecker>(probe, [this](bool healthy, const std::string& detail) {
+    // The checker's thread: hand the transition to the loop.
+    executor_->post([this, healthy, detail] {
+      spdlog::log(healthy ? spdlog::level::info : spdlog::level::warn, "agent {} is {}: {}", config_.serve->service,
+                  healthy ? "healthy" : "unhealthy", detail);
+      if (!draining_) router_->setServing(healthy);
+    });
+  });
+  health_->start();
+}
+
+int SidecarApp::run() {
   if (config_.metrics) {
     Status status = metrics_.serve(*config_.metrics);
     if (!status) {
       spdlog::error("{}", status.message());
+      closeAll();
       return 1;
     }
     spdlog::info("metrics on http://{}/metrics", metrics_.servingAddress()->toString());
   }
+  metrics_.setMode(modeName(config_.mode));
+  startHubs();
   if (Status status = applyFronts(config_); !status) {
     spdlog::error("{}", status.message());
     closeAll();
@@ -64,13 +126,15 @@ int SidecarApp::run() {
   uv_signal_start(&sigterm_, onSignal, SIGTERM);
   uv_signal_start(&sigint_, onSignal, SIGINT);
   uv_signal_start(&sighup_, onSignal, SIGHUP);
-  spdlog::info("sidecar {} running: mode {}, {} front(s)", config_.id, modeName(config_.mode), fronts_.size());
+  spdlog::info("sidecar {} running: mode {}, {} front(s), {} hub(s){}", config_.id, modeName(config_.mode),
+               fronts_.size(), config_.hubs.size(), config_.serve ? ", serving " + config_.serve->service : "");
   uv_run(&loop_, UV_RUN_DEFAULT);
   spdlog::info("exit");
   return forced_ ? 1 : 0;
 }
 
 Status SidecarApp::applyFronts(const SidecarConfig& config) {
+  ConnectionFactory* factory = factoryFor(config.mode);
   std::map<std::string, Front*> next;
   std::vector<Front*> opened;
   std::string errors;
@@ -80,7 +144,7 @@ Status SidecarApp::applyFronts(const SidecarConfig& config) {
       next[key] = it->second;
       continue;
     }
-    auto* front = new Front(*context_, frontSettings(fc), metrics_.frontStats(fc.service));
+    auto* front = new Front(*context_, frontSettings(fc), metrics_.frontStats(fc.service), factory);
     front->setOnDrained([this](Front* f) { onFrontDrained(f); });
     opened.push_back(front);
     next[key] = front;
@@ -93,7 +157,9 @@ Status SidecarApp::applyFronts(const SidecarConfig& config) {
   for (const FrontConfig& fc : config.fronts) {
     Front* front = next[frontKey(fc)];
     if (std::find(opened.begin(), opened.end(), front) == opened.end()) {
-      front->update(frontSettings(fc), metrics_.frontStats(fc.service));
+      front->update(frontSettings(fc), metrics_.frontStats(fc.service), factory);
+    } else if (config.mode == Mode::kHub) {
+      spdlog::info("front {} listening on {} (hub)", fc.service, front->boundAddress().toString());
     } else {
       spdlog::info("front {} listening on {} (direct {})", fc.service, front->boundAddress().toString(),
                    front->settings().connection.upstream.toString());
@@ -118,8 +184,10 @@ void SidecarApp::retire(Front* front) {
 void SidecarApp::onFrontDrained(Front* front) {
   retiring_.erase(front);
   delete front;
-  if (draining_ && retiring_.empty()) closeAll();
+  if (draining_ && drained()) closeAll();
 }
+
+bool SidecarApp::drained() const { return retiring_.empty() && (!router_ || router_->serverSessions() == 0); }
 
 void SidecarApp::onSignal(uv_signal_t* handle, int signum) {
   auto* self = static_cast<SidecarApp*>(handle->data);
@@ -140,8 +208,9 @@ void SidecarApp::reload() {
   }
   spdlog::info("SIGHUP: reloading {}", config_path_);
   ConfigLoadResult loaded = loadConfigFile(config_path_);
-  if (loaded.ok() && loaded.config.mode == Mode::kHub) {
-    loaded.errors.push_back(config_path_ + ": mode hub is not available in this build yet");
+  SidecarConfig& next = loaded.config;
+  if (loaded.ok() && next.mode == Mode::kHub && !router_) {
+    loaded.errors.push_back(config_path_ + ": mode hub needs the hubs to be configured at start; restart the sidecar");
   }
   if (!loaded.ok()) {
     metrics_.reloadFailed();
@@ -149,9 +218,14 @@ void SidecarApp::reload() {
     for (const std::string& error : loaded.errors) spdlog::warn("  {}", error);
     return;
   }
-  SidecarConfig& next = loaded.config;
   if (next.metrics != config_.metrics) spdlog::warn("the metrics address changes only on restart");
+  if (next.hubs.size() != config_.hubs.size() || next.serve.has_value() != config_.serve.has_value()) {
+    spdlog::warn("changes to hubs and serve take effect only on restart");
+  }
   next.metrics = config_.metrics;
+  next.hubs = config_.hubs;
+  next.serve = config_.serve;
+  next.hub = config_.hub;
   const SidecarConfig previous = config_;
   config_ = next;  // frontSettings() reads the new proxy tuning
   if (Status status = applyFronts(next); !status) {
@@ -160,37 +234,55 @@ void SidecarApp::reload() {
     spdlog::warn("reload failed: {}; the running config stays", status.message());
     return;
   }
+  if (previous.mode != config_.mode) {
+    spdlog::warn("mode {} -> {}: new connections take the new path, open ones keep theirs", modeName(previous.mode),
+                 modeName(config_.mode));
+    metrics_.setMode(modeName(config_.mode));
+  }
   spdlog::set_level(spdlog::level::from_str(config_.log_level));
   metrics_.reloadSucceeded();
-  spdlog::info("reload ok: {} front(s)", fronts_.size());
+  spdlog::info("reload ok: {} front(s), mode {}", fronts_.size(), modeName(config_.mode));
 }
 
 void SidecarApp::beginDrain() {
   draining_ = true;
-  size_t open = 0;
+  size_t open = router_ ? router_->serverSessions() : 0;
   for (auto& [key, front] : fronts_) open += front->activeConnections();
   spdlog::info("draining: stopped accepting; {} connection(s) open, waiting up to {} ms", open,
                config_.proxy.drain_timeout_ms);
+  if (router_) router_->setServing(false);
   for (auto& [key, front] : fronts_) retire(front);
   fronts_.clear();
   uv_signal_stop(&sighup_);
-  if (retiring_.empty()) {
+  if (drained()) {
     closeAll();
     return;
   }
-  uv_timer_start(&drain_timer_, onDrainTimeout, config_.proxy.drain_timeout_ms, 0);
+  drain_deadline_ns_ = uv_hrtime() + static_cast<uint64_t>(config_.proxy.drain_timeout_ms) * 1000000;
+  uv_timer_start(&drain_timer_, onDrainTick, kDrainTickMs, kDrainTickMs);
 }
 
-void SidecarApp::onDrainTimeout(uv_timer_t* timer) {
+void SidecarApp::onDrainTick(uv_timer_t* timer) {
   auto* self = static_cast<SidecarApp*>(timer->data);
-  spdlog::warn("drain timeout: resetting the connections still open");
-  for (Front* front : self->retiring_) front->abortConnections();
+  if (self->drained()) {
+    self->closeAll();
+  } else if (!self->aborted_ && uv_hrtime() >= self->drain_deadline_ns_) {
+    spdlog::warn("drain timeout: resetting the connections still open");
+    self->abortEverything();
+  }
 }
 
 void SidecarApp::forceExit() {
   spdlog::warn("second signal: exiting now");
   forced_ = true;
+  abortEverything();
+  if (drained()) closeAll();
+}
+
+void SidecarApp::abortEverything() {
+  aborted_ = true;
   for (Front* front : retiring_) front->abortConnections();
+  if (router_) router_->stop();
 }
 
 void SidecarApp::closeAll() {
@@ -202,6 +294,9 @@ void SidecarApp::closeAll() {
                          reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&drain_timer_)}) {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
+  health_.reset();  // joins its thread: nothing posts to the executor after this
+  if (router_) router_->stop();
+  if (executor_) executor_->close();
 }
 
 }  // namespace twinhub

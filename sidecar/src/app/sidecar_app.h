@@ -1,7 +1,10 @@
-// SidecarApp: wires one sidecar together: the loop, the fronts of the config, metrics, and the
-// signals (SIGTERM/SIGINT drain then exit, a second one exits at once, SIGHUP reloads the file).
+// SidecarApp: wires one sidecar together: the loop, the fronts of the config, the hub side
+// (connections to every hub, sessions, serving the local agent while its probe passes), metrics,
+// and the signals: SIGTERM/SIGINT drain then exit (a second one exits at once), SIGHUP reloads
+// the file (fronts, mode, tuning; hubs and serve need a restart).
+//
 // Owns every handle; run() returns once all are closed. Loop thread only (the thread that calls
-// run()).
+// run()); the health checker's thread reaches it only through the LoopExecutor.
 #pragma once
 
 #include <uv.h>
@@ -11,9 +14,13 @@
 #include <string>
 #include <unordered_set>
 
+#include "common/loop_executor.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "health/health_checker.h"
+#include "hub/session_router.h"
 #include "metrics/metrics.h"
+#include "proxy/direct_connection_factory.h"
 #include "proxy/front.h"
 #include "proxy/proxy_context.h"
 
@@ -33,17 +40,21 @@ class SidecarApp {
 
  private:
   static void onSignal(uv_signal_t* handle, int signum);
-  static void onDrainTimeout(uv_timer_t* timer);
+  static void onDrainTick(uv_timer_t* timer);
 
+  void startHubs();
   // Opens fronts that are new, updates those that stay, retires those that are gone. All or
   // nothing: if a new front cannot listen, nothing changes.
   [[nodiscard]] Status applyFronts(const SidecarConfig& config);
   FrontSettings frontSettings(const FrontConfig& front) const;
+  ConnectionFactory* factoryFor(Mode mode);
   void reload();
   void beginDrain();
   void forceExit();
+  void abortEverything();
   void retire(Front* front);
   void onFrontDrained(Front* front);
+  bool drained() const;
   void closeAll();
 
   SidecarConfig config_;
@@ -51,13 +62,19 @@ class SidecarApp {
   uv_loop_t loop_;
   std::unique_ptr<ProxyContext> context_;
   Metrics metrics_;
-  std::map<std::string, Front*> fronts_;  // by listen address and service
-  std::unordered_set<Front*> retiring_;   // stopped accepting, connections still open
+  std::unique_ptr<DirectConnectionFactory> direct_factory_;
+  std::unique_ptr<LoopExecutor> executor_;    // when hubs are configured
+  std::unique_ptr<SessionRouter> router_;     // when hubs are configured
+  std::unique_ptr<HealthChecker> health_;     // when serving
+  std::map<std::string, Front*> fronts_;      // by listen address and service
+  std::unordered_set<Front*> retiring_;       // stopped accepting, connections still open
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
   uv_signal_t sighup_;
   uv_timer_t drain_timer_;
+  uint64_t drain_deadline_ns_ = 0;
   bool draining_ = false;
+  bool aborted_ = false;
   bool forced_ = false;
   bool closed_ = false;
 };

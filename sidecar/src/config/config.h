@@ -56,6 +56,18 @@ struct ProxyConfig {
   uint32_t low_watermark = 256 * 1024;
 };
 
+// Hub connections and sessions (mode hub); defaults suit hubs on a LAN.
+struct HubTuning {
+  uint32_t ping_interval_ms = 100;   // NATS pings per hub connection
+  uint32_t max_pings_out = 2;
+  uint32_t probe_interval_ms = 100;  // the sidecar's echo probe through each hub
+  uint32_t suspect_after_ms = 350;   // no echo for this long: stop using the hub
+  uint32_t failback_hold_ms = 5000;  // a recovered preferred hub must stay up this long
+  uint32_t window_bytes = 2 * 1024 * 1024;  // unacknowledged bytes per session and direction
+  uint32_t open_timeout_ms = 900;    // a session that gets no answer to OPEN is closed
+  std::string subject_prefix = "th.";
+};
+
 struct SidecarConfig {
   std::string id;
   std::string machine;
@@ -67,6 +79,7 @@ struct SidecarConfig {
   std::vector<FrontConfig> fronts;
   std::optional<NetAddress> metrics;
   ProxyConfig proxy;
+  HubTuning hub;
 };
 
 }  // namespace twinhub

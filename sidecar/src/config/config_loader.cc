@@ -130,6 +130,28 @@ void readProxy(Reader& r, const YAML::Node& node, ProxyConfig& p) {
   }
 }
 
+void readHubTuning(Reader& r, const YAML::Node& node, HubTuning& h) {
+  if (!r.checkMap(node, "hub_options", {"ping_interval_ms", "max_pings_out", "probe_interval_ms", "suspect_after_ms",
+                                         "failback_hold_ms", "window_bytes", "open_timeout_ms", "subject_prefix"})) {
+    return;
+  }
+  if (node["ping_interval_ms"]) r.uint(node["ping_interval_ms"], "hub_options.ping_interval_ms", 10, 600000, &h.ping_interval_ms);
+  if (node["max_pings_out"]) r.uint(node["max_pings_out"], "hub_options.max_pings_out", 1, 100, &h.max_pings_out);
+  if (node["probe_interval_ms"]) r.uint(node["probe_interval_ms"], "hub_options.probe_interval_ms", 10, 600000, &h.probe_interval_ms);
+  if (node["suspect_after_ms"]) r.uint(node["suspect_after_ms"], "hub_options.suspect_after_ms", 20, 600000, &h.suspect_after_ms);
+  if (node["failback_hold_ms"]) r.uint(node["failback_hold_ms"], "hub_options.failback_hold_ms", 0, 3600000, &h.failback_hold_ms);
+  if (node["window_bytes"]) r.uint(node["window_bytes"], "hub_options.window_bytes", 65536, 1u << 30, &h.window_bytes);
+  if (node["open_timeout_ms"]) r.uint(node["open_timeout_ms"], "hub_options.open_timeout_ms", 10, 600000, &h.open_timeout_ms);
+  if (node["subject_prefix"]) {
+    if (r.string(node["subject_prefix"], "hub_options.subject_prefix", &h.subject_prefix) && h.subject_prefix.back() != '.') {
+      r.error(node["subject_prefix"], "hub_options.subject_prefix must end with '.'");
+    }
+  }
+  if (h.suspect_after_ms <= h.probe_interval_ms) {
+    r.error(node, "hub_options.suspect_after_ms must be above probe_interval_ms");
+  }
+}
+
 void readHubs(Reader& r, const YAML::Node& node, std::vector<HubConfig>& hubs) {
   if (!node.IsSequence()) {
     r.error(node, "hubs must be a list of {name, url}");
@@ -218,7 +240,7 @@ void readFronts(Reader& r, const YAML::Node& node, SidecarConfig& c) {
 ConfigLoadResult readRoot(Reader& r, const YAML::Node& root) {
   ConfigLoadResult result;
   SidecarConfig& c = result.config;
-  if (!r.checkMap(root, "the config file", {"sidecar", "mode", "hubs", "serve", "fronts", "metrics", "proxy"})) {
+  if (!r.checkMap(root, "the config file", {"sidecar", "mode", "hubs", "hub_options", "serve", "fronts", "metrics", "proxy"})) {
     result.errors = r.takeErrors();
     return result;
   }
@@ -234,6 +256,7 @@ ConfigLoadResult readRoot(Reader& r, const YAML::Node& root) {
   // proxy first: fronts take their defaults from it.
   if (root["proxy"]) readProxy(r, root["proxy"], c.proxy);
   if (root["hubs"]) readHubs(r, root["hubs"], c.hubs);
+  if (root["hub_options"]) readHubTuning(r, root["hub_options"], c.hub);
   if (root["serve"]) readServe(r, root["serve"], c.serve);
   if (root["fronts"]) readFronts(r, root["fronts"], c);
   if (root["metrics"]) {
@@ -241,6 +264,7 @@ ConfigLoadResult readRoot(Reader& r, const YAML::Node& root) {
     if (r.address(root["metrics"], "metrics", &metrics)) c.metrics = metrics;
   }
   if (c.mode == Mode::kHub && c.hubs.empty()) r.error(root["mode"].Mark(), "mode hub needs at least one entry under hubs");
+  if (c.serve && c.hubs.empty()) r.error(root["serve"].Mark(), "serve offers the agent to the hubs: it needs hubs");
   if (c.fronts.empty() && !c.serve) r.error(YAML::Mark(), "nothing to do: the config has neither fronts nor serve");
   if (c.id.empty() && c.serve) c.id = (c.machine.empty() ? "local" : c.machine) + "." + c.serve->service;
   if (c.id.empty()) c.id = c.machine.empty() ? "twinhub-sidecar" : c.machine + ".sidecar";

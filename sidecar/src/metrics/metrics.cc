@@ -33,7 +33,19 @@ struct Metrics::Families {
         read_paused(BuildCounter().Name("twinhub_front_read_paused_total").Help("Times reading stopped because the other side was slow (backpressure)").Register(r)),
         reloads(BuildCounter().Name("twinhub_config_reloads_total").Help("Config reloads by result").Register(r)),
         reloads_ok(reloads.Add({{"result", "ok"}})),
-        reloads_failed(reloads.Add({{"result", "failed"}})) {}
+        reloads_failed(reloads.Add({{"result", "failed"}})),
+        mode(BuildGauge().Name("twinhub_mode").Help("1 for the mode new connections take (direct or hub)").Register(r)),
+        hub_state(BuildGauge().Name("twinhub_hub_state").Help("Hub state: 0 down, 1 suspect (probes not answered), 2 up").Register(r)),
+        hub_active(BuildGauge().Name("twinhub_hub_active").Help("1 for the hub that carries new session frames").Register(r)),
+        failovers(BuildCounter().Name("twinhub_hub_failovers_total").Help("Moves of all sessions from one hub to another").Register(r)),
+        detection(BuildHistogram().Name("twinhub_hub_detection_seconds").Help("Last sign of life of a hub to the decision that it is lost").Register(r)),
+        sessions(BuildCounter().Name("twinhub_sessions_total").Help("Hub sessions opened, by end (client or server)").Register(r)),
+        sessions_active(BuildGauge().Name("twinhub_sessions_active").Help("Hub sessions open now").Register(r)),
+        open_failures(BuildCounter().Name("twinhub_session_open_failures_total").Help("Sessions that could not open, by reason").Register(r)),
+        open_duration(BuildHistogram().Name("twinhub_session_open_duration_seconds").Help("OPEN sent to OPEN_OK received").Register(r)),
+        resent_frames(BuildCounter().Name("twinhub_session_resent_frames_total").Help("Frames sent again after a hub change or timeout").Register(r)),
+        resent_bytes(BuildCounter().Name("twinhub_session_resent_bytes_total").Help("Payload bytes sent again after a hub change or timeout").Register(r)),
+        frames_dropped(BuildCounter().Name("twinhub_frames_dropped_total").Help("Frames dropped, by reason (malformed, duplicate, out_of_order, unknown_session)").Register(r)) {}
 
   prometheus::Family<prometheus::Counter>& connections;
   prometheus::Family<prometheus::Gauge>& active;
@@ -46,6 +58,18 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>& reloads;
   prometheus::Counter& reloads_ok;
   prometheus::Counter& reloads_failed;
+  prometheus::Family<prometheus::Gauge>& mode;
+  prometheus::Family<prometheus::Gauge>& hub_state;
+  prometheus::Family<prometheus::Gauge>& hub_active;
+  prometheus::Family<prometheus::Counter>& failovers;
+  prometheus::Family<prometheus::Histogram>& detection;
+  prometheus::Family<prometheus::Counter>& sessions;
+  prometheus::Family<prometheus::Gauge>& sessions_active;
+  prometheus::Family<prometheus::Counter>& open_failures;
+  prometheus::Family<prometheus::Histogram>& open_duration;
+  prometheus::Family<prometheus::Counter>& resent_frames;
+  prometheus::Family<prometheus::Counter>& resent_bytes;
+  prometheus::Family<prometheus::Counter>& frames_dropped;
 };
 
 namespace {
@@ -91,10 +115,49 @@ class PrometheusFrontStats : public FrontStats {
   prometheus::Counter& read_paused_;
 };
 
+const char* roleName(SessionRole role) { return role == SessionRole::kClient ? "client" : "server"; }
+
+class PrometheusHubStats : public HubStats {
+ public:
+  explicit PrometheusHubStats(Metrics::Families& f) : f_(f) {}
+  void hubState(const std::string& hub, HubState state) override {
+    f_.hub_state.Add({{"hub", hub}}).Set(static_cast<double>(state));
+  }
+  void activeHub(const std::string& hub, bool active) override { f_.hub_active.Add({{"hub", hub}}).Set(active ? 1 : 0); }
+  void failover(const std::string& from, const std::string& to) override {
+    f_.failovers.Add({{"from", from}, {"to", to}}).Increment();
+  }
+  void hubDetection(double seconds) override { f_.detection.Add({}, latencyBuckets()).Observe(seconds); }
+  void sessionOpened(SessionRole role) override {
+    f_.sessions.Add({{"role", roleName(role)}}).Increment();
+    f_.sessions_active.Add({{"role", roleName(role)}}).Increment();
+  }
+  void sessionClosed(SessionRole role) override { f_.sessions_active.Add({{"role", roleName(role)}}).Decrement(); }
+  void sessionOpenFailed(const std::string& reason) override { f_.open_failures.Add({{"reason", reason}}).Increment(); }
+  void sessionOpenLatency(double seconds) override { f_.open_duration.Add({}, latencyBuckets()).Observe(seconds); }
+  void framesResent(size_t frames, size_t bytes) override {
+    f_.resent_frames.Add({}).Increment(static_cast<double>(frames));
+    f_.resent_bytes.Add({}).Increment(static_cast<double>(bytes));
+  }
+  void frameDropped(const std::string& reason) override { f_.frames_dropped.Add({{"reason", reason}}).Increment(); }
+
+ private:
+  Metrics::Families& f_;
+};
+
 }  // namespace
 
 Metrics::Metrics()
-    : registry_(std::make_shared<prometheus::Registry>()), families_(std::make_unique<Families>(*registry_)) {}
+    : registry_(std::make_shared<prometheus::Registry>()),
+      families_(std::make_unique<Families>(*registry_)),
+      hub_stats_(std::make_unique<PrometheusHubStats>(*families_)) {}
+
+HubStats& Metrics::hubStats() { return *hub_stats_; }
+
+void Metrics::setMode(const std::string& mode) {
+  families_->mode.Add({{"mode", "direct"}}).Set(mode == "direct" ? 1 : 0);
+  families_->mode.Add({{"mode", "hub"}}).Set(mode == "hub" ? 1 : 0);
+}
 
 Metrics::~Metrics() = default;
 

@@ -10,6 +10,7 @@
 
 #include "common/net_address.h"
 #include "common/status.h"
+#include "hub/hub_stats.h"
 #include "proxy/front_stats.h"
 
 namespace prometheus {
@@ -35,11 +36,16 @@ class Metrics {
   std::shared_ptr<FrontStats> frontStats(const std::string& service);
   void reloadSucceeded();
   void reloadFailed();
+  // The sidecar's mode (direct or hub), as twinhub_mode{mode} = 1.
+  void setMode(const std::string& mode);
+  HubStats& hubStats();
+
+  struct Families;  // defined in the .cc
 
  private:
-  struct Families;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> families_;
+  std::unique_ptr<HubStats> hub_stats_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::optional<NetAddress> serving_;
 };

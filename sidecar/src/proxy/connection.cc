@@ -1,24 +1,14 @@
 #include "proxy/connection.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
+
+#include "proxy/socket_util.h"
 
 namespace twinhub {
 
 namespace {
 
 constexpr unsigned kKeepAliveDelaySeconds = 60;
-
-// Closes a TCP handle so that the peer sees a reset (SO_LINGER 0) rather than a FIN. Unlike
-// uv_tcp_close_reset this also works after a shutdown was requested.
-void closeWithReset(uv_tcp_t* tcp, uv_close_cb cb) {
-  uv_os_fd_t fd;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(tcp), &fd) == 0) {
-    linger lg{1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  }
-  uv_close(reinterpret_cast<uv_handle_t*>(tcp), cb);
-}
 
 }  // namespace
 

@@ -14,20 +14,11 @@
 #include <memory>
 
 #include "common/net_address.h"
+#include "proxy/front_connection.h"
 #include "proxy/front_stats.h"
 #include "proxy/proxy_context.h"
 
 namespace twinhub {
-
-class Connection;
-
-class ConnectionOwner {
- public:
-  virtual void onConnectionClosed(Connection* connection) = 0;
-
- protected:
-  ~ConnectionOwner() = default;
-};
 
 struct ConnectionSettings {
   NetAddress upstream;
@@ -36,22 +27,20 @@ struct ConnectionSettings {
   uint32_t low_watermark = 256 * 1024;
 };
 
-class Connection {
+class Connection : public FrontConnection {
  public:
   Connection(ProxyContext& context, const ConnectionSettings& settings, std::shared_ptr<FrontStats> stats,
              ConnectionOwner& owner);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   // Only the owner deletes a connection, from onConnectionClosed().
-  ~Connection() = default;
+  ~Connection() override = default;
 
-  // The socket to uv_accept() the client into, before start().
-  uv_stream_t* downstreamStream() { return reinterpret_cast<uv_stream_t*>(&downstream_.tcp); }
+  uv_stream_t* clientStream() override { return reinterpret_cast<uv_stream_t*>(&downstream_.tcp); }
   // Connects to the agent; client bytes are read only once that succeeds.
-  void start();
-  // Resets both sides now (drain timeout, shutdown).
-  void abort() { close(/*reset=*/true); }
-  uint64_t id() const { return id_; }
+  void start() override;
+  void abort() override { close(/*reset=*/true); }
+  uint64_t id() const override { return id_; }
 
  private:
   struct Side {

@@ -8,8 +8,8 @@ namespace {
 constexpr int kListenBacklog = 1024;
 }
 
-Front::Front(ProxyContext& context, FrontSettings settings, std::shared_ptr<FrontStats> stats)
-    : context_(context), settings_(std::move(settings)), stats_(std::move(stats)), bound_(settings_.listen) {
+Front::Front(ProxyContext& context, FrontSettings settings, std::shared_ptr<FrontStats> stats, ConnectionFactory* factory)
+    : context_(context), settings_(std::move(settings)), stats_(std::move(stats)), bound_(settings_.listen), factory_(factory) {
   uv_tcp_init(context_.loop, &listener_);
   listener_.data = this;
 }
@@ -31,7 +31,8 @@ Status Front::listen() {
   return Status::ok();
 }
 
-void Front::update(const FrontSettings& settings, std::shared_ptr<FrontStats> stats) {
+void Front::update(const FrontSettings& settings, std::shared_ptr<FrontStats> stats, ConnectionFactory* factory) {
+  factory_ = factory;
   settings_.service = settings.service;
   settings_.max_connections = settings.max_connections;
   settings_.connection = settings.connection;
@@ -53,8 +54,8 @@ void Front::onNewConnection(uv_stream_t* server, int status) {
 }
 
 void Front::accept() {
-  auto* connection = new Connection(context_, settings_.connection, stats_, *this);
-  int rc = uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), connection->downstreamStream());
+  FrontConnection* connection = factory_->create(settings_, stats_, *this);
+  int rc = uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), connection->clientStream());
   connections_.insert(connection);
   if (rc != 0) {
     spdlog::warn("front {}: accept: {}", bound_.toString(), uv_strerror(rc));
@@ -91,10 +92,10 @@ void Front::onListenerClosed(uv_handle_t* handle) {
 
 void Front::abortConnections() {
   // abort() only starts closing; connections leave the set from their close callbacks.
-  for (Connection* connection : connections_) connection->abort();
+  for (FrontConnection* connection : connections_) connection->abort();
 }
 
-void Front::onConnectionClosed(Connection* connection) {
+void Front::onConnectionClosed(FrontConnection* connection) {
   connections_.erase(connection);
   delete connection;
   checkDrained();

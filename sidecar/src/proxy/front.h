@@ -18,6 +18,7 @@
 #include "common/net_address.h"
 #include "common/status.h"
 #include "proxy/connection.h"
+#include "proxy/front_connection.h"
 #include "proxy/front_stats.h"
 #include "proxy/proxy_context.h"
 
@@ -32,7 +33,8 @@ struct FrontSettings {
 
 class Front : public ConnectionOwner {
  public:
-  Front(ProxyContext& context, FrontSettings settings, std::shared_ptr<FrontStats> stats);
+  // `factory` makes the connection for each accepted client; it must outlive the front's use of it.
+  Front(ProxyContext& context, FrontSettings settings, std::shared_ptr<FrontStats> stats, ConnectionFactory* factory);
   Front(const Front&) = delete;
   Front& operator=(const Front&) = delete;
   ~Front();
@@ -43,7 +45,7 @@ class Front : public ConnectionOwner {
   const NetAddress& boundAddress() const { return bound_; }
   const FrontSettings& settings() const { return settings_; }
   // New connections use the new target and limits; the listen address must be the same.
-  void update(const FrontSettings& settings, std::shared_ptr<FrontStats> stats);
+  void update(const FrontSettings& settings, std::shared_ptr<FrontStats> stats, ConnectionFactory* factory);
 
   void setOnDrained(std::function<void(Front*)> on_drained) { on_drained_ = std::move(on_drained); }
   // Closes the listener; open connections carry on until they close.
@@ -52,7 +54,7 @@ class Front : public ConnectionOwner {
   void abortConnections();
   size_t activeConnections() const { return connections_.size(); }
 
-  void onConnectionClosed(Connection* connection) override;
+  void onConnectionClosed(FrontConnection* connection) override;
 
  private:
   static void onNewConnection(uv_stream_t* server, int status);
@@ -68,7 +70,8 @@ class Front : public ConnectionOwner {
   uv_tcp_t listener_;
   bool listener_closing_ = false;
   bool listener_closed_ = false;
-  std::unordered_set<Connection*> connections_;
+  ConnectionFactory* factory_;
+  std::unordered_set<FrontConnection*> connections_;
   std::function<void(Front*)> on_drained_;
 };
 

@@ -1,0 +1,258 @@
+#include "hub/hub_client.h"
+
+#include <nats/nats.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace twinhub {
+
+// Freed only after cnats reported the connection closed and every subscription complete, so no
+// callback reaches freed memory.
+struct HubClient::Callbacks {
+  LoopExecutor* executor = nullptr;
+  HubClientListener* listener = nullptr;
+  size_t index = 0;
+  std::string name;
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  int open_subscriptions = 0;
+  bool connection_closed = false;
+};
+
+namespace {
+
+using Callbacks = HubClient::Callbacks;
+
+struct SubscriptionContext {
+  Callbacks* callbacks;
+  int tag;
+};
+
+void onConnectionUp(natsConnection*, void* closure) {
+  auto* cb = static_cast<Callbacks*>(closure);
+  spdlog::info("hub {}: connected", cb->name);
+  cb->executor->post([listener = cb->listener, index = cb->index] { listener->onHubConnected(index); });
+}
+
+void onConnectionDown(natsConnection*, void* closure) {
+  auto* cb = static_cast<Callbacks*>(closure);
+  spdlog::warn("hub {}: disconnected", cb->name);
+  cb->executor->post([listener = cb->listener, index = cb->index] { listener->onHubDisconnected(index); });
+}
+
+void onConnectionClosed(natsConnection*, void* closure) {
+  auto* cb = static_cast<Callbacks*>(closure);
+  std::lock_guard<std::mutex> lock(cb->mutex);
+  cb->connection_closed = true;
+  cb->changed.notify_all();
+}
+
+void onError(natsConnection*, natsSubscription*, natsStatus status, void* closure) {
+  auto* cb = static_cast<Callbacks*>(closure);
+  spdlog::warn("hub {}: {}", cb->name, natsStatus_GetText(status));
+}
+
+void onMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  auto* ctx = static_cast<SubscriptionContext*>(closure);
+  HubMessage message;
+  message.tag = ctx->tag;
+  message.subject = natsMsg_GetSubject(msg);
+  if (const char* reply = natsMsg_GetReply(msg)) message.reply = reply;
+  message.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+  message.no_responders = natsMsg_IsNoResponders(msg);
+  natsMsg_Destroy(msg);
+  Callbacks* cb = ctx->callbacks;
+  cb->executor->post([listener = cb->listener, index = cb->index, message = std::move(message)]() mutable {
+    listener->onHubMessage(index, std::move(message));
+  });
+}
+
+void onSubscriptionComplete(void* closure) {
+  auto* ctx = static_cast<SubscriptionContext*>(closure);
+  Callbacks* cb = ctx->callbacks;
+  delete ctx;
+  std::lock_guard<std::mutex> lock(cb->mutex);
+  --cb->open_subscriptions;
+  cb->changed.notify_all();
+}
+
+}  // namespace
+
+HubClient::HubClient(size_t index, HubOptions options, LoopExecutor& executor, HubClientListener& listener)
+    : index_(index), options_(std::move(options)), callbacks_(std::make_shared<Callbacks>()) {
+  callbacks_->executor = &executor;
+  callbacks_->listener = &listener;
+  callbacks_->index = index;
+  callbacks_->name = options_.name;
+}
+
+HubClient::~HubClient() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    commands_.clear();
+    pending_publishes_ = 0;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  std::unique_lock<std::mutex> lock(callbacks_->mutex);
+  const bool expect_close = connection_ != nullptr;
+  bool quiet = callbacks_->changed.wait_for(lock, std::chrono::seconds(3), [&] {
+    return (callbacks_->connection_closed || !expect_close) && callbacks_->open_subscriptions == 0;
+  });
+  if (!quiet) {
+    // Better a small leak than a callback into freed memory.
+    spdlog::warn("hub {}: cnats did not confirm the close in time", options_.name);
+    new std::shared_ptr<Callbacks>(callbacks_);
+  }
+}
+
+void HubClient::start() { worker_ = std::thread([this] { run(); }); }
+
+void HubClient::subscribe(int tag, const std::string& subject, const std::string& queue) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    commands_.push_back(Subscribe{tag, subject, queue});
+  }
+  wake_.notify_one();
+}
+
+void HubClient::unsubscribe(int tag) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    commands_.push_back(Unsubscribe{tag});
+  }
+  wake_.notify_one();
+}
+
+void HubClient::publish(std::string subject, std::string reply, std::string data) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    commands_.push_back(Publish{std::move(subject), std::move(reply), std::move(data)});
+    ++pending_publishes_;
+  }
+  wake_.notify_one();
+}
+
+void HubClient::discardPending() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::deque<Command> kept;
+  for (Command& command : commands_) {
+    if (!std::holds_alternative<Publish>(command)) kept.push_back(std::move(command));
+  }
+  commands_.swap(kept);
+  pending_publishes_ = 0;
+}
+
+size_t HubClient::pendingPublishes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return pending_publishes_;
+}
+
+void HubClient::connect() {
+  natsOptions* opts = nullptr;
+  natsStatus s = natsOptions_Create(&opts);
+  Callbacks* cb = callbacks_.get();
+  if (s == NATS_OK) s = natsOptions_SetURL(opts, options_.url.c_str());
+  if (s == NATS_OK && !options_.client_name.empty()) s = natsOptions_SetName(opts, options_.client_name.c_str());
+  if (s == NATS_OK) s = natsOptions_SetPingInterval(opts, options_.ping_interval_ms);
+  if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(opts, static_cast<int>(options_.max_pings_out));
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, options_.reconnect_wait_ms);
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 1000);
+  if (s == NATS_OK) s = natsOptions_SetWriteDeadline(opts, options_.write_deadline_ms);
+  // Frames are re-sent through another hub on loss; no point hoarding them for this one.
+  if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(opts, 1024 * 1024);
+  // Latency: publish without waiting for cnats's flusher thread.
+  if (s == NATS_OK) s = natsOptions_SetSendAsap(opts, true);
+  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, onConnectionDown, cb);
+  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, onConnectionUp, cb);
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, onConnectionClosed, cb);
+  if (s == NATS_OK) s = natsOptions_SetErrorHandler(opts, onError, cb);
+  if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(opts, true, onConnectionUp, cb);
+  if (s != NATS_OK) {
+    spdlog::error("hub {}: options: {}", options_.name, natsStatus_GetText(s));
+    natsOptions_Destroy(opts);
+    return;
+  }
+  s = natsConnection_Connect(&connection_, opts);
+  natsOptions_Destroy(opts);
+  if (s == NATS_OK) {
+    onConnectionUp(connection_, cb);
+  } else if (s == NATS_NOT_YET_CONNECTED) {
+    spdlog::warn("hub {}: {} not reachable yet; retrying in the background", options_.name, options_.url);
+  } else {
+    spdlog::error("hub {}: connect {}: {}", options_.name, options_.url, natsStatus_GetText(s));
+    connection_ = nullptr;
+  }
+}
+
+void HubClient::execute(Command& command) {
+  if (!connection_) return;
+  if (auto* pub = std::get_if<Publish>(&command)) {
+    natsStatus s = pub->reply.empty()
+                       ? natsConnection_Publish(connection_, pub->subject.c_str(), pub->data.data(),
+                                                static_cast<int>(pub->data.size()))
+                       : natsConnection_PublishRequest(connection_, pub->subject.c_str(), pub->reply.c_str(),
+                                                       pub->data.data(), static_cast<int>(pub->data.size()));
+    if (s != NATS_OK) publish_failures_.fetch_add(1);
+  } else if (auto* sub = std::get_if<Subscribe>(&command)) {
+    if (subscriptions_.count(sub->tag)) return;
+    auto* ctx = new SubscriptionContext{callbacks_.get(), sub->tag};
+    natsSubscription* handle = nullptr;
+    natsStatus s = sub->queue.empty()
+                       ? natsConnection_Subscribe(&handle, connection_, sub->subject.c_str(), onMessage, ctx)
+                       : natsConnection_QueueSubscribe(&handle, connection_, sub->subject.c_str(), sub->queue.c_str(),
+                                                       onMessage, ctx);
+    if (s == NATS_OK) s = natsSubscription_SetPendingLimits(handle, -1, 256 * 1024 * 1024);
+    if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(handle, onSubscriptionComplete, ctx);
+    if (s != NATS_OK) {
+      spdlog::error("hub {}: subscribe {}: {}", options_.name, sub->subject, natsStatus_GetText(s));
+      if (handle) natsSubscription_Destroy(handle);
+      delete ctx;
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(callbacks_->mutex);
+      ++callbacks_->open_subscriptions;
+    }
+    subscriptions_[sub->tag] = handle;
+  } else if (auto* unsub = std::get_if<Unsubscribe>(&command)) {
+    auto it = subscriptions_.find(unsub->tag);
+    if (it == subscriptions_.end()) return;
+    natsSubscription_Unsubscribe(it->second);
+    natsSubscription_Destroy(it->second);
+    subscriptions_.erase(it);
+  }
+}
+
+void shutdownHubLibrary() { nats_CloseAndWait(2000); }
+
+void HubClient::run() {
+  connect();
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [&] { return stopping_ || !commands_.empty(); });
+    if (stopping_) break;
+    Command command = std::move(commands_.front());
+    commands_.pop_front();
+    if (std::holds_alternative<Publish>(command) && pending_publishes_ > 0) --pending_publishes_;
+    lock.unlock();
+    execute(command);
+    lock.lock();
+  }
+  lock.unlock();
+  for (auto& [tag, sub] : subscriptions_) {
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+  }
+  subscriptions_.clear();
+  if (connection_) {
+    natsConnection_Close(connection_);
+    natsConnection_Destroy(connection_);
+  }
+}
+
+}  // namespace twinhub

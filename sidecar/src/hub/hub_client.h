@@ -1,0 +1,120 @@
+// HubClient: one sidecar's connection to one hub (a nats-server), kept up all the time.
+//
+// cnats runs with its own threads: its callbacks (messages, disconnect, reconnect) are handed to
+// the loop through a LoopExecutor, and every call into cnats that could block (connect,
+// publish, subscribe) runs on this client's worker thread, fed by a queue. So the loop never
+// waits for a hub, not even a frozen one: a frozen hub only stalls its own worker.
+//
+// Create, use and destroy on the loop thread. Listener calls arrive on the loop thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include "common/loop_executor.h"
+
+typedef struct __natsConnection natsConnection;
+typedef struct __natsSubscription natsSubscription;
+
+namespace twinhub {
+
+struct HubOptions {
+  std::string name;
+  std::string url;
+  uint32_t ping_interval_ms = 100;  // a frozen hub shows after ~max_pings_out intervals
+  uint32_t max_pings_out = 2;
+  uint32_t reconnect_wait_ms = 100;
+  uint32_t write_deadline_ms = 500;  // a publish to a frozen hub fails after this
+  std::string client_name;
+};
+
+struct HubMessage {
+  int tag = 0;  // the subscription's tag
+  std::string subject;
+  std::string reply;
+  std::string data;
+  bool no_responders = false;  // the hub's answer to an OPEN nobody serves
+};
+
+class HubClientListener {
+ public:
+  virtual void onHubConnected(size_t hub) = 0;
+  virtual void onHubDisconnected(size_t hub) = 0;
+  virtual void onHubMessage(size_t hub, HubMessage&& message) = 0;
+
+ protected:
+  ~HubClientListener() = default;
+};
+
+class HubClient {
+ public:
+  HubClient(size_t index, HubOptions options, LoopExecutor& executor, HubClientListener& listener);
+  ~HubClient();  // closes the connection and waits (bounded) for cnats to stop calling back
+  HubClient(const HubClient&) = delete;
+  HubClient& operator=(const HubClient&) = delete;
+
+  size_t index() const { return index_; }
+  const HubOptions& options() const { return options_; }
+
+  // Starts connecting in the background; retries until the hub answers.
+  void start();
+  // Subscribes `subject` (a queue subscription when `queue` is not empty); messages come to the
+  // listener with `tag`. cnats renews subscriptions after a reconnect.
+  void subscribe(int tag, const std::string& subject, const std::string& queue);
+  void unsubscribe(int tag);
+  void publish(std::string subject, std::string reply, std::string data);
+  // Drops queued publishes (the hub is down: they will be re-sent elsewhere).
+  void discardPending();
+  // Publishes queued and not yet handed to cnats.
+  size_t pendingPublishes() const;
+  uint64_t publishFailures() const { return publish_failures_.load(); }
+
+  // What cnats's threads reach through callback closures (defined in the .cc).
+  struct Callbacks;
+
+ private:
+  struct Publish {
+    std::string subject, reply, data;
+  };
+  struct Subscribe {
+    int tag;
+    std::string subject, queue;
+  };
+  struct Unsubscribe {
+    int tag;
+  };
+  using Command = std::variant<Publish, Subscribe, Unsubscribe>;
+
+  void run();
+  void connect();
+  void execute(Command& command);
+
+  const size_t index_;
+  const HubOptions options_;
+  std::shared_ptr<Callbacks> callbacks_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Command> commands_;
+  size_t pending_publishes_ = 0;
+  bool stopping_ = false;
+  std::thread worker_;
+
+  // Worker thread only.
+  natsConnection* connection_ = nullptr;
+  std::map<int, natsSubscription*> subscriptions_;
+  std::atomic<uint64_t> publish_failures_{0};
+};
+
+// Stops cnats's library threads; call once at exit, after every HubClient is gone.
+void shutdownHubLibrary();
+
+}  // namespace twinhub

@@ -1,0 +1,156 @@
+#include "hub/hub_set.h"
+
+#include <spdlog/spdlog.h>
+
+#include "wire/subjects.h"
+
+namespace twinhub {
+
+namespace {
+constexpr int kProbeTag = -1;
+constexpr uint64_t kNsPerMs = 1000000;
+}  // namespace
+
+const char* hubStateName(HubState state) {
+  switch (state) {
+    case HubState::kDown: return "down";
+    case HubState::kSuspect: return "suspect";
+    case HubState::kUp: return "up";
+  }
+  return "?";
+}
+
+HubSet::HubSet(uv_loop_t* loop, LoopExecutor& executor, std::vector<HubOptions> hubs, HubSetOptions options,
+               HubSetListener& listener, HubStats& stats)
+    : options_(std::move(options)), listener_(listener), stats_(stats) {
+  uv_timer_init(loop, &timer_);
+  timer_.data = this;
+  for (size_t i = 0; i < hubs.size(); ++i) {
+    Hub hub;
+    hub.probe_subject = wire::hubProbeSubject(options_.inbox, hubs[i].name);
+    hub.client = std::make_unique<HubClient>(i, std::move(hubs[i]), executor, *this);
+    hubs_.push_back(std::move(hub));
+  }
+}
+
+HubSet::~HubSet() { stop(); }
+
+void HubSet::start() {
+  for (size_t i = 0; i < hubs_.size(); ++i) {
+    stats_.hubState(name(i), HubState::kDown);
+    stats_.activeHub(name(i), false);
+    hubs_[i].client->start();
+    hubs_[i].client->subscribe(kProbeTag, hubs_[i].probe_subject, "");
+  }
+  uv_timer_start(&timer_, onTick, options_.probe_interval_ms, options_.probe_interval_ms);
+}
+
+void HubSet::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  for (Hub& hub : hubs_) hub.client.reset();
+}
+
+bool HubSet::publish(const std::string& subject, const std::string& reply, std::string data) {
+  if (!active_ || stopped_) return false;
+  hubs_[*active_].client->publish(subject, reply, std::move(data));
+  return true;
+}
+
+void HubSet::subscribeAll(int tag, const std::string& subject, const std::string& queue) {
+  for (Hub& hub : hubs_) hub.client->subscribe(tag, subject, queue);
+}
+
+void HubSet::unsubscribeAll(int tag) {
+  for (Hub& hub : hubs_) hub.client->unsubscribe(tag);
+}
+
+void HubSet::onHubConnected(size_t index) {
+  if (stopped_) return;
+  Hub& hub = hubs_[index];
+  hub.connected = true;
+  // Up only once a probe has come back through it.
+  hub.client->publish(hub.probe_subject, "", std::to_string(uv_hrtime()));
+}
+
+void HubSet::onHubDisconnected(size_t index) {
+  if (stopped_) return;
+  Hub& hub = hubs_[index];
+  hub.connected = false;
+  const uint64_t now = uv_hrtime();
+  if (hub.state == HubState::kUp) stats_.hubDetection(static_cast<double>(now - hub.last_echo_ns) / 1e9);
+  setState(index, HubState::kDown, now);
+  evaluate(now);
+}
+
+void HubSet::onHubMessage(size_t index, HubMessage&& message) {
+  if (stopped_) return;
+  if (message.tag != kProbeTag) {
+    listener_.onHubMessage(index, std::move(message));
+    return;
+  }
+  Hub& hub = hubs_[index];
+  const uint64_t now = uv_hrtime();
+  hub.last_echo_ns = now;
+  if (hub.connected && hub.state != HubState::kUp) {
+    setState(index, HubState::kUp, now);
+    evaluate(now);
+  }
+}
+
+void HubSet::onTick(uv_timer_t* timer) { static_cast<HubSet*>(timer->data)->tick(); }
+
+void HubSet::tick() {
+  const uint64_t now = uv_hrtime();
+  for (size_t i = 0; i < hubs_.size(); ++i) {
+    Hub& hub = hubs_[i];
+    if (!hub.connected) continue;
+    hub.client->publish(hub.probe_subject, "", std::to_string(now));
+    if (hub.state == HubState::kUp && (now - hub.last_echo_ns) / kNsPerMs >= options_.suspect_after_ms) {
+      stats_.hubDetection(static_cast<double>(now - hub.last_echo_ns) / 1e9);
+      setState(i, HubState::kSuspect, now);
+    }
+  }
+  evaluate(now);
+}
+
+void HubSet::setState(size_t index, HubState state, uint64_t now) {
+  Hub& hub = hubs_[index];
+  if (hub.state == state) return;
+  spdlog::log(state == HubState::kUp ? spdlog::level::info : spdlog::level::warn, "hub {}: {} -> {}", name(index),
+              hubStateName(hub.state), hubStateName(state));
+  if (hub.state == HubState::kUp) {
+    hub.has_failed = true;
+    // Whatever waits for this hub will be re-sent through the next one.
+    hub.client->discardPending();
+  }
+  if (state == HubState::kUp) hub.up_since_ns = now;
+  hub.state = state;
+  stats_.hubState(name(index), state);
+}
+
+void HubSet::evaluate(uint64_t now) {
+  std::optional<size_t> best;
+  for (size_t i = 0; i < hubs_.size() && !best; ++i) {
+    if (hubs_[i].state == HubState::kUp) best = i;
+  }
+  std::optional<size_t> next = active_;
+  if (!active_ || hubs_[*active_].state != HubState::kUp) {
+    next = best;  // fail over at once
+  } else if (best && *best < *active_) {
+    const Hub& preferred = hubs_[*best];
+    if (!preferred.has_failed || (now - preferred.up_since_ns) / kNsPerMs >= options_.failback_hold_ms) next = best;
+  }
+  if (next == active_) return;
+  const std::string from = active_ ? name(*active_) : "none";
+  const std::string to = next ? name(*next) : "none";
+  spdlog::log(active_ ? spdlog::level::warn : spdlog::level::info, "sessions now go through hub {} (was {})", to, from);
+  if (active_) stats_.activeHub(from, false);
+  if (next) stats_.activeHub(to, true);
+  if (active_) stats_.failover(from, to);
+  active_ = next;
+  listener_.onActiveHubChanged(active_);
+}
+
+}  // namespace twinhub

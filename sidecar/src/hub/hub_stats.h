@@ -1,0 +1,44 @@
+// HubStats: what the hub data path reports (hub states, sessions, failovers, re-sent bytes,
+// dropped frames), so hub code does not depend on the metrics library. Loop thread.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace twinhub {
+
+enum class HubState { kDown = 0, kSuspect = 1, kUp = 2 };
+const char* hubStateName(HubState state);
+
+enum class SessionRole { kClient, kServer };
+
+class HubStats {
+ public:
+  virtual ~HubStats() = default;
+  virtual void hubState(const std::string& hub, HubState state) = 0;
+  virtual void activeHub(const std::string& hub, bool active) = 0;
+  virtual void failover(const std::string& from, const std::string& to) = 0;
+  virtual void hubDetection(double seconds) = 0;  // hub lost: last sign of life to the decision
+  virtual void sessionOpened(SessionRole role) = 0;
+  virtual void sessionClosed(SessionRole role) = 0;
+  virtual void sessionOpenFailed(const std::string& reason) = 0;
+  virtual void sessionOpenLatency(double seconds) = 0;
+  virtual void framesResent(size_t frames, size_t bytes) = 0;
+  virtual void frameDropped(const std::string& reason) = 0;  // malformed, duplicate, out_of_order, unknown_session
+};
+
+class NullHubStats : public HubStats {
+ public:
+  void hubState(const std::string&, HubState) override {}
+  void activeHub(const std::string&, bool) override {}
+  void failover(const std::string&, const std::string&) override {}
+  void hubDetection(double) override {}
+  void sessionOpened(SessionRole) override {}
+  void sessionClosed(SessionRole) override {}
+  void sessionOpenFailed(const std::string&) override {}
+  void sessionOpenLatency(double) override {}
+  void framesResent(size_t, size_t) override {}
+  void frameDropped(const std::string&) override {}
+};
+
+}  // namespace twinhub

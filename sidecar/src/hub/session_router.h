@@ -1,0 +1,113 @@
+// SessionRouter: the hub side of a sidecar. It owns the HubSet, hands every frame that arrives
+// to its session, opens server ends for OPENs of the service this sidecar serves (only while the
+// agent is healthy), makes client ends for fronts in hub mode, and moves every session to the
+// new hub when the active hub changes.
+//
+// Sessions that ended are remembered for a while (like TCP's TIME_WAIT), so a frame the peer
+// re-sends late is answered with the final acknowledgement rather than a reset.
+//
+// Loop thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "hub/hub_set.h"
+#include "hub/session.h"
+#include "proxy/front.h"
+#include "proxy/front_stats.h"
+
+namespace twinhub {
+
+struct SessionRouterOptions {
+  std::string sidecar_id;
+  std::string subject_prefix = "th.";
+  HubSetOptions hubs;  // inbox is filled in by the router
+  SessionSettings session;
+  uint32_t tick_ms = 20;
+  uint32_t time_wait_ms = 30000;
+};
+
+class SessionRouter : public HubSetListener, public SessionHost, public ConnectionFactory, public ConnectionOwner {
+ public:
+  SessionRouter(ProxyContext& context, LoopExecutor& executor, std::vector<HubOptions> hubs,
+                SessionRouterOptions options, HubStats& stats);
+  ~SessionRouter();
+  SessionRouter(const SessionRouter&) = delete;
+  SessionRouter& operator=(const SessionRouter&) = delete;
+
+  void start();
+  // Resets every session and closes the hub connections.
+  void stop();
+
+  // Offers `agent` as `service` to the hubs; setServing() joins or leaves the service's queue group.
+  void serve(const std::string& service, const NetAddress& agent);
+  void setServing(bool serving);
+  bool serving() const { return serving_; }
+  size_t serverSessions() const;
+  size_t sessions() const { return sessions_.size(); }
+  const HubSet& hubs() const { return *hub_set_; }
+
+  // ConnectionFactory: client ends for fronts in hub mode.
+  FrontConnection* create(const FrontSettings& settings, std::shared_ptr<FrontStats> stats,
+                          ConnectionOwner& owner) override;
+  // ConnectionOwner: server ends.
+  void onConnectionClosed(FrontConnection* connection) override;
+
+  // HubSetListener
+  void onActiveHubChanged(std::optional<size_t> hub) override;
+  void onHubMessage(size_t hub, HubMessage&& message) override;
+
+  // SessionHost
+  bool publish(const std::string& subject, const std::string& reply, std::string data) override;
+  bool hubAvailable() const override { return hub_set_->active().has_value(); }
+  const std::string& framesSubject() const override { return frames_subject_; }
+  const std::string& inbox() const override { return inbox_; }
+  std::string serviceOpenSubject(const std::string& service) const override;
+  void ackDue(Session* session) override;
+  void sessionEnded(Session* session) override;
+  HubStats& hubStats() override { return stats_; }
+
+ private:
+  struct Ended {
+    uint64_t recv_seq;
+    uint64_t written_seq;
+    uint64_t expires_ns;
+  };
+
+  static void onTick(uv_timer_t* timer);
+  static void onAckTimer(uv_timer_t* timer);
+  void handleSessionFrame(HubMessage&& message);
+  void handleOpenReply(HubMessage&& message);
+  void handleOpen(HubMessage&& message);
+  void reply(const std::string& to, wire::FrameType type, uint64_t session, uint64_t recv_seq,
+             uint64_t written_seq, std::string_view payload);
+  uint64_t newSessionId();
+
+  ProxyContext& context_;
+  SessionRouterOptions options_;
+  HubStats& stats_;
+  std::string inbox_;
+  std::string frames_subject_;
+  std::unique_ptr<HubSet> hub_set_;
+  std::unordered_map<uint64_t, Session*> sessions_;
+  std::unordered_map<uint64_t, Ended> ended_;
+  std::vector<Session*> ack_due_;
+  std::shared_ptr<FrontStats> server_stats_;
+  std::mt19937_64 random_;
+  uv_timer_t tick_timer_;
+  uv_timer_t ack_timer_;
+  std::optional<std::string> service_;
+  NetAddress agent_;
+  bool serving_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace twinhub
