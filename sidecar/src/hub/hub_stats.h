@@ -24,7 +24,8 @@ class HubStats {
   virtual void sessionOpenFailed(const std::string& reason) = 0;
   virtual void sessionOpenLatency(double seconds) = 0;
   virtual void framesResent(size_t frames, size_t bytes) = 0;
-  virtual void frameDropped(const std::string& reason) = 0;  // malformed, duplicate, out_of_order, unknown_session
+  // reason: malformed, duplicate, out_of_order, unknown_session, late (for a session that ended)
+  virtual void frameDropped(const std::string& reason) = 0;
 };
 
 class NullHubStats : public HubStats {

@@ -160,10 +160,11 @@ void SessionRouter::handleSessionFrame(HubMessage&& message) {
       frame->header.type == FrameType::kPing) {
     return;  // nothing to answer
   }
-  stats_.frameDropped("unknown_session");
   if (auto it = ended_.find(id); it != ended_.end()) {
+    stats_.frameDropped("late");  // a re-send for a session that already finished
     reply(message.reply, FrameType::kAck, id, it->second.recv_seq, it->second.written_seq, {});
   } else {
+    stats_.frameDropped("unknown_session");
     reply(message.reply, FrameType::kRst, id, 0, 0, "unknown session");
   }
 }

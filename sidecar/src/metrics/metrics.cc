@@ -45,7 +45,7 @@ struct Metrics::Families {
         open_duration(BuildHistogram().Name("twinhub_session_open_duration_seconds").Help("OPEN sent to OPEN_OK received").Register(r)),
         resent_frames(BuildCounter().Name("twinhub_session_resent_frames_total").Help("Frames sent again after a hub change or timeout").Register(r)),
         resent_bytes(BuildCounter().Name("twinhub_session_resent_bytes_total").Help("Payload bytes sent again after a hub change or timeout").Register(r)),
-        frames_dropped(BuildCounter().Name("twinhub_frames_dropped_total").Help("Frames dropped, by reason (malformed, duplicate, out_of_order, unknown_session)").Register(r)) {}
+        frames_dropped(BuildCounter().Name("twinhub_frames_dropped_total").Help("Frames dropped, by reason (malformed, duplicate, out_of_order, unknown_session, late)").Register(r)) {}
 
   prometheus::Family<prometheus::Counter>& connections;
   prometheus::Family<prometheus::Gauge>& active;
