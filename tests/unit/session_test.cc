@@ -176,13 +176,13 @@ class Network {
       REQUIRE(frame);
       const uint64_t id = frame->header.session;
       if (auto it = server_.sessions.find(id); it != server_.sessions.end()) {
-        it->second->onDuplicateOpen(m.reply);
+        it->second->onDuplicateOpen();
         return;
       }
       auto* session = new Session(context_, server_, SessionRole::kServer, id, "Echo", settings(),
                                   std::make_shared<NullFrontStats>(), server_);
       server_.sessions[id] = session;
-      session->startServer(*NetAddress::parse(agent_, nullptr), std::string(frame->payload), m.reply);
+      session->startServer(*NetAddress::parse(agent_, nullptr), std::string(frame->payload));
       return;
     }
     FakeHost& host = m.subject.rfind("h0", 0) == 0 ? client_ : server_;
@@ -190,7 +190,12 @@ class Network {
       auto frame = wire::decodeFrame(m.data, nullptr);
       REQUIRE(frame);
       if (auto it = host.sessions.find(frame->header.session); it != host.sessions.end()) {
-        it->second->onFrame(*frame, std::move(m.data));
+        const FrameType type = frame->header.type;
+        if (type == FrameType::kOpenOk || type == FrameType::kOpenFail) {
+          it->second->onOpenReply(type, frame->payload);
+        } else {
+          it->second->onFrame(*frame, std::move(m.data));
+        }
       }
       return;
     }

@@ -65,6 +65,7 @@ void Session::start() {
 }
 
 void Session::sendOpen() {
+  last_sent_ns_ = uv_hrtime();
   host_.publish(host_.serviceOpenSubject(service_), wire::openReplySubject(host_.inbox(), id_),
                 wire::encodeFrame(header(FrameType::kOpen, 0), host_.framesSubject()));
 }
@@ -95,14 +96,13 @@ void Session::onNoResponders() {
   end("no healthy server for " + service_, false, false);
 }
 
-void Session::startServer(const NetAddress& agent, std::string peer_subject, std::string open_reply) {
+void Session::startServer(const NetAddress& agent, std::string peer_subject) {
   phase_ = Phase::kConnecting;
   peer_subject_ = std::move(peer_subject);
-  open_reply_ = std::move(open_reply);
   started_ns_ = uv_hrtime();
   int rc = uv_tcp_connect(&connect_req_, &socket_, agent.sockaddrPtr(), onAgentConnect);
   if (rc != 0) {
-    host_.publish(open_reply_, "", wire::encodeFrame(header(FrameType::kOpenFail, 0), uv_strerror(rc)));
+    sendControl(FrameType::kOpenFail, uv_strerror(rc));
     end(std::string("connect to the agent: ") + uv_strerror(rc), false, false);
   }
 }
@@ -111,19 +111,19 @@ void Session::onAgentConnect(uv_connect_t* req, int status) {
   auto* self = static_cast<Session*>(req->data);
   if (self->ended_) return;
   if (status != 0) {
-    self->host_.publish(self->open_reply_, "",
-                        wire::encodeFrame(self->header(FrameType::kOpenFail, 0), uv_strerror(status)));
+    self->sendControl(FrameType::kOpenFail, uv_strerror(status));
     self->end(std::string("connect to the agent: ") + uv_strerror(status), false, false);
     return;
   }
-  self->host_.publish(self->open_reply_, "",
-                      wire::encodeFrame(self->header(FrameType::kOpenOk, 0), self->host_.framesSubject()));
+  // OPEN_OK goes where the session's frames go, not to the OPEN's reply subject: the agent may
+  // speak first, and the client must see OPEN_OK before that DATA (one subscription keeps order).
+  self->sendControl(FrameType::kOpenOk, self->host_.framesSubject());
   self->established();
 }
 
-void Session::onDuplicateOpen(const std::string& open_reply) {
+void Session::onDuplicateOpen() {
   if (phase_ != Phase::kOpen || ended_) return;
-  host_.publish(open_reply, "", wire::encodeFrame(header(FrameType::kOpenOk, 0), host_.framesSubject()));
+  sendControl(FrameType::kOpenOk, host_.framesSubject());
 }
 
 void Session::established() {
@@ -382,11 +382,13 @@ void Session::tick(uint64_t now) {
       if (since(started_ns_) >= settings_.open_timeout_ms) {
         host_.hubStats().sessionOpenFailed("timeout");
         end("no answer to OPEN", false, false);
+      } else if (since(last_sent_ns_) >= settings_.open_timeout_ms / 3) {
+        sendOpen();  // OPEN or its answer may have been lost with a hub; a second server is released
       }
       return;
     case Phase::kConnecting:
       if (since(started_ns_) >= settings_.connect_timeout_ms) {
-        host_.publish(open_reply_, "", wire::encodeFrame(header(FrameType::kOpenFail, 0), "agent connect timed out"));
+        sendControl(FrameType::kOpenFail, "agent connect timed out");
         end("connect to the agent timed out", false, false);
       }
       return;

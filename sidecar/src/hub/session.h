@@ -82,13 +82,15 @@ class Session : public FrontConnection {
   const std::string& peerSubject() const { return peer_subject_; }
   const std::string& service() const { return service_; }
 
-  // Client end: the answer to OPEN (OPEN_OK carries the server's frames subject).
+  // Client end: the answer to OPEN (OPEN_OK carries the server's frames subject), or the hub's
+  // "no responders" when no server has joined the service's queue group.
   void onOpenReply(wire::FrameType type, std::string_view payload);
   void onNoResponders();
-  // Server end: connect to the agent, then answer OPEN through `reply`.
-  void startServer(const NetAddress& agent, std::string peer_subject, std::string open_reply);
+  // Server end: connect to the agent, then answer OPEN_OK or OPEN_FAIL to `peer_subject` (the
+  // client's frames subject).
+  void startServer(const NetAddress& agent, std::string peer_subject);
   // Server end: the client re-sent OPEN (after a hub change); answer again if open.
-  void onDuplicateOpen(const std::string& open_reply);
+  void onDuplicateOpen();
 
   // A frame for this session. `message` holds the encoded frame; DATA payloads are moved into
   // socket writes without a copy.
@@ -148,7 +150,6 @@ class Session : public FrontConnection {
   uv_connect_t connect_req_;
   uv_shutdown_t shutdown_req_;
   std::string peer_subject_;  // the peer's frames subject
-  std::string open_reply_;    // server end: where OPEN_OK goes
   uint64_t started_ns_ = 0;
   uint64_t last_heard_ns_ = 0;
   uint64_t last_sent_ns_ = 0;

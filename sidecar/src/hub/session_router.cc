@@ -152,11 +152,16 @@ void SessionRouter::handleSessionFrame(HubMessage&& message) {
     return;
   }
   const uint64_t id = frame->header.session;
+  const FrameType type = frame->header.type;
   if (auto it = sessions_.find(id); it != sessions_.end()) {
-    it->second->onFrame(*frame, std::move(message.data));
+    if (type == FrameType::kOpenOk || type == FrameType::kOpenFail) {
+      it->second->onOpenReply(type, frame->payload);
+    } else {
+      it->second->onFrame(*frame, std::move(message.data));
+    }
     return;
   }
-  if (frame->header.type == FrameType::kRst || frame->header.type == FrameType::kAck ||
+  if (type == FrameType::kOpenFail || frame->header.type == FrameType::kRst || frame->header.type == FrameType::kAck ||
       frame->header.type == FrameType::kPing) {
     return;  // nothing to answer
   }
@@ -170,21 +175,12 @@ void SessionRouter::handleSessionFrame(HubMessage&& message) {
 }
 
 void SessionRouter::handleOpenReply(HubMessage&& message) {
+  // Servers answer OPEN on the session's frames subject; only the hub's own "no responders"
+  // comes here.
   const uint64_t id = wire::sessionFromOpenReply(inbox_, message.subject);
   auto it = sessions_.find(id);
-  if (id == 0 || it == sessions_.end()) return;
-  Session* session = it->second;
-  if (message.no_responders) {
-    session->onNoResponders();
-    return;
-  }
-  std::string error;
-  auto frame = wire::decodeFrame(message.data, &error);
-  if (!frame || frame->header.session != id) {
-    stats_.frameDropped("malformed");
-    return;
-  }
-  session->onOpenReply(frame->header.type, frame->payload);
+  if (id == 0 || it == sessions_.end() || !message.no_responders) return;
+  it->second->onNoResponders();
 }
 
 void SessionRouter::handleOpen(HubMessage&& message) {
@@ -196,18 +192,19 @@ void SessionRouter::handleOpen(HubMessage&& message) {
     return;
   }
   const uint64_t id = frame->header.session;
+  const std::string client_frames(frame->payload);
   if (auto it = sessions_.find(id); it != sessions_.end()) {
-    it->second->onDuplicateOpen(message.reply);
+    it->second->onDuplicateOpen();
     return;
   }
   if (!serving_ || !service_ || stopped_) {
-    reply(message.reply, FrameType::kOpenFail, id, 0, 0, "not serving");
+    reply(client_frames, FrameType::kOpenFail, id, 0, 0, "not serving");
     return;
   }
   auto* session = new Session(context_, *this, SessionRole::kServer, id, *service_, options_.session, server_stats_,
                               *this);
   sessions_[id] = session;
-  session->startServer(agent_, std::string(frame->payload), message.reply);
+  session->startServer(agent_, client_frames);
 }
 
 void SessionRouter::ackDue(Session* session) {
