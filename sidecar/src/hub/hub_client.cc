@@ -127,13 +127,38 @@ void HubClient::unsubscribe(int tag) {
   wake_.notify_one();
 }
 
+namespace {
+constexpr size_t kFastPublishMaxBytes = 16 * 1024;
+}
+
 void HubClient::publish(std::string subject, std::string reply, std::string data) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    commands_.push_back(Publish{std::move(subject), std::move(reply), std::move(data)});
+    Publish publish{std::move(subject), std::move(reply), std::move(data)};
+    if (fast_publish_ && connection_ && !worker_busy_ && commands_.empty() && !stopping_ &&
+        publish.data.size() <= kFastPublishMaxBytes) {
+      // Under the lock, so the worker cannot send anything meanwhile: order holds.
+      sendPublish(publish);
+      return;
+    }
+    commands_.push_back(std::move(publish));
     ++pending_publishes_;
   }
   wake_.notify_one();
+}
+
+void HubClient::setFastPublish(bool enabled) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  fast_publish_ = enabled;
+}
+
+void HubClient::sendPublish(const Publish& pub) {
+  natsStatus s = pub.reply.empty()
+                     ? natsConnection_Publish(connection_, pub.subject.c_str(), pub.data.data(),
+                                              static_cast<int>(pub.data.size()))
+                     : natsConnection_PublishRequest(connection_, pub.subject.c_str(), pub.reply.c_str(),
+                                                     pub.data.data(), static_cast<int>(pub.data.size()));
+  if (s != NATS_OK) publish_failures_.fetch_add(1);
 }
 
 void HubClient::discardPending() {
@@ -177,27 +202,28 @@ void HubClient::connect() {
     natsOptions_Destroy(opts);
     return;
   }
-  s = natsConnection_Connect(&connection_, opts);
+  natsConnection* connection = nullptr;
+  s = natsConnection_Connect(&connection, opts);
   natsOptions_Destroy(opts);
+  if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+    spdlog::error("hub {}: connect {}: {}", options_.name, options_.url, natsStatus_GetText(s));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    connection_ = connection;
+  }
   if (s == NATS_OK) {
     onConnectionUp(connection_, cb);
-  } else if (s == NATS_NOT_YET_CONNECTED) {
-    spdlog::warn("hub {}: {} not reachable yet; retrying in the background", options_.name, options_.url);
   } else {
-    spdlog::error("hub {}: connect {}: {}", options_.name, options_.url, natsStatus_GetText(s));
-    connection_ = nullptr;
+    spdlog::warn("hub {}: {} not reachable yet; retrying in the background", options_.name, options_.url);
   }
 }
 
 void HubClient::execute(Command& command) {
   if (!connection_) return;
   if (auto* pub = std::get_if<Publish>(&command)) {
-    natsStatus s = pub->reply.empty()
-                       ? natsConnection_Publish(connection_, pub->subject.c_str(), pub->data.data(),
-                                                static_cast<int>(pub->data.size()))
-                       : natsConnection_PublishRequest(connection_, pub->subject.c_str(), pub->reply.c_str(),
-                                                       pub->data.data(), static_cast<int>(pub->data.size()));
-    if (s != NATS_OK) publish_failures_.fetch_add(1);
+    sendPublish(*pub);
   } else if (auto* sub = std::get_if<Subscribe>(&command)) {
     if (subscriptions_.count(sub->tag)) return;
     auto* ctx = new SubscriptionContext{callbacks_.get(), sub->tag};
@@ -239,9 +265,11 @@ void HubClient::run() {
     Command command = std::move(commands_.front());
     commands_.pop_front();
     if (std::holds_alternative<Publish>(command) && pending_publishes_ > 0) --pending_publishes_;
+    worker_busy_ = true;
     lock.unlock();
     execute(command);
     lock.lock();
+    worker_busy_ = false;
   }
   lock.unlock();
   for (auto& [tag, sub] : subscriptions_) {

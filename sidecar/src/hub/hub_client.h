@@ -5,6 +5,11 @@
 // publish, subscribe) runs on this client's worker thread, fed by a queue. So the loop never
 // waits for a hub, not even a frozen one: a frozen hub only stalls its own worker.
 //
+// One exception keeps round trips short: while the hub is known healthy (setFastPublish) and the
+// worker is idle with nothing queued, a small publish goes out at once from the caller's thread.
+// It cannot block for long: the kernel takes small frames at once unless the hub stopped reading,
+// which the hub's state catches within its suspect time, and the write deadline bounds the rest.
+//
 // Create, use and destroy on the loop thread. Listener calls arrive on the loop thread.
 #pragma once
 
@@ -73,6 +78,8 @@ class HubClient {
   void publish(std::string subject, std::string reply, std::string data);
   // Drops queued publishes (the hub is down: they will be re-sent elsewhere).
   void discardPending();
+  // Allows small publishes from the caller's thread when the worker is idle (see above).
+  void setFastPublish(bool enabled);
   // Publishes queued and not yet handed to cnats.
   size_t pendingPublishes() const;
   uint64_t publishFailures() const { return publish_failures_.load(); }
@@ -96,6 +103,7 @@ class HubClient {
   void run();
   void connect();
   void execute(Command& command);
+  void sendPublish(const Publish& publish);
 
   const size_t index_;
   const HubOptions options_;
@@ -106,9 +114,11 @@ class HubClient {
   std::deque<Command> commands_;
   size_t pending_publishes_ = 0;
   bool stopping_ = false;
+  bool worker_busy_ = false;  // executing a command outside the lock
+  bool fast_publish_ = false;
   std::thread worker_;
 
-  // Worker thread only.
+  // Set once by the worker under mutex_; used by the worker, and under mutex_ by fast publishes.
   natsConnection* connection_ = nullptr;
   std::map<int, natsSubscription*> subscriptions_;
   std::atomic<uint64_t> publish_failures_{0};

@@ -126,6 +126,7 @@ void HubSet::setState(size_t index, HubState state, uint64_t now) {
     hub.client->discardPending();
   }
   if (state == HubState::kUp) hub.up_since_ns = now;
+  hub.client->setFastPublish(state == HubState::kUp);
   hub.state = state;
   stats_.hubState(name(index), state);
 }
