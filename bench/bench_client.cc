@@ -17,6 +17,19 @@
 //       has surely accepted it and connected upstream), prints "holding N", then keeps them idle
 //       until stdin closes (unless --ignore-stdin), SIGTERM/SIGINT/SIGHUP, or --max-seconds.
 //       -> released count= lost=     (lost: closed by the peer while held)
+//   bench_client stall    --connect ADDR [--seconds 5] [--size 64] [--timeout-ms 5000] [--gap-log-ms MS]
+//       Sequential SIZE-byte round trips on one connection for SECONDS (the failover trial, see
+//       bench/failover.sh). Each request carries its sequence number, its send time and a pattern
+//       derived from the sequence number; every reply must equal its request byte for byte. Records
+//       the longest gap between consecutive replies (the first gap counts from the connect) and when
+//       it began and ended (CLOCK_REALTIME, ms since the epoch). After the last reply it waits
+//       200 ms for stray bytes (duplicates). A reply that does not come within --timeout-ms counts
+//       as lost and ends the run, as do a closed connection and a wrong reply (the stream cannot be
+//       resynchronized after either). --gap-log-ms: every gap of at least MS is also printed on
+//       stderr as "gap ms= start_ms= end_ms=" (to find the one around a fault).
+//       -> stall rtts= seconds= max_gap_ms= gap_start_ms= gap_end_ms= p50_us= p99_us= lost= corrupt=
+//          dup= extra_bytes= closed= ok=0|1    (corrupt: wrong reply; dup: a reply that repeats an
+//          earlier request; extra_bytes: bytes beyond the last reply; closed: the connection ended)
 //   bench_client wait     --connect ADDR [--timeout-ms 5000]
 //       Exits 0 as soon as a TCP connection to ADDR succeeds, 1 on timeout.
 //   bench_client freeport [N]
@@ -64,6 +77,7 @@ struct Args {
   long concurrency = 1;
   long timeout_ms = 5000;
   double max_seconds = 300;
+  double gap_log_ms = 0;
   bool ping = true;
   bool ignore_stdin = false;
   long nports = 1;
@@ -459,6 +473,144 @@ int run_hold(const Args& a) {
   return 0;
 }
 
+// -------------------------------------------------------------------------------------- stall
+double realtime_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// Request number SEQ: 8 bytes SEQ, 8 bytes send time, then a pattern that depends on SEQ.
+void fill_request(std::vector<char>& out, uint64_t seq, uint64_t send_ns) {
+  const size_t size = out.size();
+  uint64_t x = seq * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t k = 0; k < size; ++k) {
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+    out[k] = static_cast<char>(x >> 56);
+  }
+  std::memcpy(out.data(), &seq, std::min<size_t>(8, size));
+  if (size >= 16) std::memcpy(out.data() + 8, &send_ns, 8);
+}
+
+int run_stall(const Args& a) {
+  Target t = target_of(a);
+  const size_t size = static_cast<size_t>(std::max(16L, a.size));
+  const int timeout_ms = static_cast<int>(std::max(1L, a.timeout_ms));
+  int fd = connect_blocking(t);
+  if (fd < 0) fail_errno("connect " + a.connect);
+  std::vector<char> out(size), in(size);
+  std::vector<double> us;
+  us.reserve(1 << 20);
+  uint64_t rtts = 0, lost = 0, corrupt = 0, dup = 0, extra = 0, closed = 0;
+  double max_gap = 0, gap_start = 0, gap_end = 0;
+  const auto t0 = Clock::now();
+  const auto end = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.seconds));
+  auto last = t0;
+  double last_wall = realtime_ms();
+  std::string problem;
+
+  // Receive exactly N bytes within the timeout: 1 ok, 0 closed, -1 error, -2 timeout.
+  auto recv_timed = [&](char* p, size_t n) -> int {
+    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (n > 0) {
+      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+      if (left < 0) return -2;
+      pollfd p1{fd, POLLIN, 0};
+      int k = poll(&p1, 1, left);
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0) return -1;
+      if (k == 0) return -2;
+      ssize_t r = recv(fd, p, n, 0);
+      if (r < 0 && errno == EINTR) continue;
+      if (r == 0) return 0;
+      if (r < 0) return -1;
+      p += r;
+      n -= static_cast<size_t>(r);
+    }
+    return 1;
+  };
+
+  for (uint64_t seq = 1; Clock::now() < end; ++seq) {
+    auto s0 = Clock::now();
+    fill_request(out, seq, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(s0.time_since_epoch()).count()));
+    if (!send_all(fd, out.data(), size)) {
+      closed = 1;
+      problem = std::string("send failed after ") + std::to_string(rtts) + " round trips: " + std::strerror(errno);
+      break;
+    }
+    int r = recv_timed(in.data(), size);
+    auto s1 = Clock::now();
+    double wall = realtime_ms();
+    if (r != 1) {
+      if (r == -2) {
+        lost = 1;
+        problem = "no reply to request " + std::to_string(seq) + " within " + std::to_string(timeout_ms) + " ms";
+      } else {
+        closed = 1;
+        problem = "connection " + std::string(r == 0 ? "closed by the peer" : std::strerror(errno)) + " while waiting for reply " + std::to_string(seq);
+      }
+      // The wait counts as a gap too.
+      double g = std::chrono::duration<double, std::milli>(s1 - last).count();
+      if (g > max_gap) { max_gap = g; gap_start = last_wall; gap_end = wall; }
+      if (a.gap_log_ms > 0 && g >= a.gap_log_ms) std::fprintf(stderr, "gap ms=%.1f start_ms=%.0f end_ms=%.0f\n", g, last_wall, wall);
+      break;
+    }
+    if (std::memcmp(in.data(), out.data(), size) != 0) {
+      uint64_t got_seq = 0;
+      std::memcpy(&got_seq, in.data(), 8);
+      std::vector<char> expect(size);
+      uint64_t got_ns = 0;
+      std::memcpy(&got_ns, in.data() + 8, 8);
+      if (got_seq > 0 && got_seq < seq) {
+        fill_request(expect, got_seq, got_ns);
+        if (std::memcmp(in.data(), expect.data(), size) == 0) dup = 1;
+      }
+      if (!dup) corrupt = 1;
+      problem = std::string(dup ? "duplicate of request " + std::to_string(got_seq) : "wrong bytes") + " in reply " + std::to_string(seq);
+      break;
+    }
+    ++rtts;
+    us.push_back(std::chrono::duration<double, std::micro>(s1 - s0).count());
+    double g = std::chrono::duration<double, std::milli>(s1 - last).count();
+    if (g > max_gap) { max_gap = g; gap_start = last_wall; gap_end = wall; }
+    if (a.gap_log_ms > 0 && g >= a.gap_log_ms) std::fprintf(stderr, "gap ms=%.1f start_ms=%.0f end_ms=%.0f\n", g, last_wall, wall);
+    last = s1;
+    last_wall = wall;
+  }
+  if (!closed && !lost) {
+    // Stray bytes after the last reply: a duplicate (or worse) that came late.
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    auto until = Clock::now() + std::chrono::milliseconds(200);
+    for (;;) {
+      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count());
+      if (left <= 0) break;
+      pollfd p1{fd, POLLIN, 0};
+      if (poll(&p1, 1, left) <= 0) break;
+      char b[4096];
+      ssize_t r = recv(fd, b, sizeof b, 0);
+      if (r > 0) { extra += static_cast<uint64_t>(r); continue; }
+      if (r == 0) { closed = 1; if (problem.empty()) problem = "connection closed by the peer after the last reply"; }
+      break;
+    }
+    if (extra && problem.empty()) problem = std::to_string(extra) + " bytes after the last reply";
+  }
+  close(fd);
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::sort(us.begin(), us.end());
+  const bool ok = !lost && !corrupt && !dup && !extra && !closed;
+  std::printf("stall rtts=%llu seconds=%.3f max_gap_ms=%.1f gap_start_ms=%.0f gap_end_ms=%.0f p50_us=%.1f p99_us=%.1f lost=%llu corrupt=%llu dup=%llu extra_bytes=%llu closed=%llu ok=%d\n",
+              static_cast<unsigned long long>(rtts), secs, max_gap, gap_start, gap_end, percentile(us, 0.5),
+              percentile(us, 0.99), static_cast<unsigned long long>(lost), static_cast<unsigned long long>(corrupt),
+              static_cast<unsigned long long>(dup), static_cast<unsigned long long>(extra),
+              static_cast<unsigned long long>(closed), ok ? 1 : 0);
+  std::fflush(stdout);
+  if (!ok) {
+    std::fprintf(stderr, "bench_client: stall: %s\n", problem.c_str());
+    return 4;
+  }
+  return 0;
+}
+
 // --------------------------------------------------------------------------------------- misc
 int run_wait(const Args& a) {
   Target t = target_of(a);
@@ -502,6 +654,7 @@ void usage() {
       "  bulk     --connect ADDR [--mb MiB] [--chunk-kb KiB]\n"
       "  connrate --connect ADDR [--seconds S] [--concurrency C] [--size B]\n"
       "  hold     --connect ADDR [--count N] [--no-ping] [--ignore-stdin]\n"
+      "  stall    --connect ADDR [--seconds S] [--size B] [--timeout-ms MS] [--gap-log-ms MS]\n"
       "  wait     --connect ADDR [--timeout-ms MS]\n"
       "  freeport [N]\n"
       "  common:  --max-seconds S (default 300)\n");
@@ -533,6 +686,7 @@ int main(int argc, char** argv) {
     else if (k == "--concurrency") a.concurrency = std::stol(val());
     else if (k == "--timeout-ms") a.timeout_ms = std::stol(val());
     else if (k == "--max-seconds") a.max_seconds = std::stod(val());
+    else if (k == "--gap-log-ms") a.gap_log_ms = std::stod(val());
     else if (k == "--no-ping") a.ping = false;
     else if (k == "--ignore-stdin") a.ignore_stdin = true;
     else if (a.mode == "freeport" && !k.empty() && k[0] != '-') a.nports = std::stol(k);
@@ -547,6 +701,7 @@ int main(int argc, char** argv) {
   if (a.mode == "bulk") return run_bulk(a);
   if (a.mode == "connrate") return run_connrate(a);
   if (a.mode == "hold") return run_hold(a);
+  if (a.mode == "stall") return run_stall(a);
   if (a.mode == "wait") return run_wait(a);
   if (a.mode == "freeport") return run_freeport(a);
   usage();

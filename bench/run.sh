@@ -2,7 +2,7 @@
 # bench/run.sh: twinhub's benchmark. One command runs every path side by side against one echo
 # server and prints markdown tables: absolute figures, then ratios to haproxy.
 #
-#   bench/run.sh                      full run, ~2 minutes with the four paths below
+#   bench/run.sh                      full run, ~3-5 minutes with the paths below
 #   QUICK=1 bench/run.sh              smaller run, < 1 minute (smoke test, not for publishing)
 #   OUT=results.json bench/run.sh     also write every figure (and each round) as JSON
 #
@@ -12,6 +12,17 @@
 #   haproxy  client -> haproxy 2.6, mode tcp, nbthread 1, maxconn 4000, foreground (-db) -> echo
 #   nginx    client -> nginx stream, 1 worker, master on, daemon off -> echo
 #            (worker_connections 4096: the default 512 cannot proxy 1,000 held connections)
+#   twinhub-hub  client -> front sidecar (mode hub) -> NATS hub -> serving sidecar (mode hub) -> echo,
+#            the answer back the same way: two twinhub-sidecar processes (--log-level warn, /metrics
+#            on) and two nats-servers, central and edge (a leaf of central), as deploy/nats/*.conf
+#            on free ports (bench/hubs.sh). Both sidecars list the hubs edge, central: every
+#            session goes through edge (the "same hub" layout). Its memory columns are the sum of
+#            the two sidecars; the nats-servers' memory is given in a note.
+#   cnats-floor        latency only: bare cnats request/reply (bench/cnats_floor.cc), requester and
+#            responder processes both on the edge hub, SendAsap on both: what a round trip through
+#            a hub costs without twinhub. Measured in the same interleaved rounds as the paths.
+#   cnats-floor-cross  the same with the requester on edge and the responder on central (leaf link).
+#   The hub rows need nats-server (apt-get install nats-server) and are skipped cleanly without it.
 # A path whose program is missing or fails to start is skipped with a note; the others still run.
 #
 # Measurements (bench_client, see bench/bench_client.cc):
@@ -25,9 +36,11 @@
 #               ("idle") and while HOLD_COUNT idle connections are open ("1k"; each did one round
 #               trip first). nginx: RSS = master + worker, RssAnon = worker only.
 #   Ratios      latency: added latency, (path - direct) / (haproxy - direct); all else path/haproxy.
+#   Floor       twinhub-hub p50 (and p99) / cnats-floor p50 (p99): the target is <= 1.5.
 #
 # Environment: BUILD_DIR (default <repo>/build; expects bin/twinhub-sidecar, bin/bench_echo_server,
-#   bin/bench_client and builds what is missing or stale with cmake --build), SKIP_BUILD=1, QUICK=1,
+#   bin/bench_client, bin/cnats_floor and builds what is missing or stale with cmake --build),
+#   NATS_BIN (default: nats-server on PATH), SKIP_BUILD=1, QUICK=1,
 #   OUT=file.json, PATHS_ONLY="direct haproxy" (subset), KEEP_TMP=1 (keep configs and logs),
 #   SIDECAR_BIN (another twinhub-sidecar binary, e.g. to compare two builds), and
 #   RTT_COUNT RTT_ROUNDS BULK_MB BULK_ROUNDS CONN_SECONDS CONN_ROUNDS CONN_CONCURRENCY HOLD_COUNT.
@@ -38,6 +51,8 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/hubs.sh
+source "$ROOT/bench/hubs.sh"
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
@@ -117,8 +132,13 @@ ensure_built() {
     log "building twinhub-sidecar"
     cmake --build "$BUILD_DIR" -j2 --target twinhub-sidecar >"$TMP/build-sidecar.log" 2>&1 ||
       note "twinhub-sidecar did not build (see below); its row uses the existing binary if any"$'\n'"$(grep -m3 -E 'error|Error' "$TMP/build-sidecar.log")"
+    if [[ -x $NATS_BIN ]]; then
+      cmake --build "$BUILD_DIR" -j2 --target cnats_floor >"$TMP/build-floor.log" 2>&1 ||
+        note "cnats_floor did not build; the cnats-floor rows use the existing binary if any"$'\n'"$(grep -m3 -E 'error|Error' "$TMP/build-floor.log")"
+    fi
   fi
   CLIENT=$bin/bench_client ECHO_BIN=$bin/bench_echo_server SIDECAR_BIN=${SIDECAR_BIN:-$bin/twinhub-sidecar}
+  FLOOR_BIN=$bin/cnats_floor
   [[ -x $CLIENT && -x $ECHO_BIN ]] || { log "missing $CLIENT or $ECHO_BIN"; exit 1; }
   local cache=$BUILD_DIR/CMakeCache.txt
   if [[ -f $cache ]]; then
@@ -144,7 +164,8 @@ start_echo() {
 # ------------------------------------------------------------------------------------------ paths
 # A start function gets the path name and a work dir, launches the proxy in front of $ECHO_ADDR and
 # sets P_ADDR (where clients connect), P_RSS_PIDS (processes whose VmRSS is summed), P_ANON_PIDS
-# (processes whose RssAnon is summed), optionally P_VERSION. It returns 1 with P_SKIP set to skip.
+# (processes whose RssAnon is summed), optionally P_VERSION. It returns 1 with P_SKIP set to skip,
+# else 0 explicitly (a last `P_VERSION=$(prog -v | head -n1)` can fail with SIGPIPE under pipefail).
 start_direct() {
   P_ADDR=$ECHO_ADDR P_RSS_PIDS="" P_ANON_PIDS="" P_VERSION="bench_echo_server"
 }
@@ -158,6 +179,7 @@ start_twinhub() {
   P_ADDR=127.0.0.1:$port P_RSS_PIDS=$SPAWNED_PID P_ANON_PIDS=$SPAWNED_PID
   P_METRICS=127.0.0.1:$mport
   P_VERSION=$("$SIDECAR_BIN" --version 2>&1 | head -n1)
+  return 0
 }
 
 start_haproxy() {
@@ -181,6 +203,7 @@ EOF
   spawn "$dir/haproxy.log" "$bin" -db -f "$dir/haproxy.cfg"
   P_ADDR=127.0.0.1:$port P_RSS_PIDS=$SPAWNED_PID P_ANON_PIDS=$SPAWNED_PID
   P_VERSION=$("$bin" -v 2>&1 | head -n1)
+  return 0
 }
 
 start_nginx() {
@@ -218,10 +241,76 @@ EOF
   [[ -n $worker ]] || { P_SKIP="nginx worker did not start"; tail_log "$dir/logs/error.log"; return 1; }
   P_ADDR=127.0.0.1:$port P_RSS_PIDS="$master $worker" P_ANON_PIDS=$worker
   P_VERSION=$("$bin" -v 2>&1 | head -n1)
+  return 0
+}
+
+# The hubs, started once for twinhub-hub and the cnats-floor rows (HUBS_OK 1 up, 0 failed).
+HUBS_OK=""
+ensure_hubs() {
+  if [[ -z $HUBS_OK ]]; then
+    HUBS_OK=0
+    if hubs_start "$TMP/hubs"; then
+      HUBS_OK=1
+      HUBS_VERSION=$(hubs_version)
+      log "hubs: central $HUB_C_URL (pid ${HUB_PID[central]}), edge $HUB_E_URL (pid ${HUB_PID[edge]}, leaf of central)"
+    else
+      HUBS_ERR=$HUB_ERR
+      local f; for f in "$TMP"/hubs/*.log; do [[ -f $f ]] && tail_log "$f"; done
+    fi
+  fi
+  ((HUBS_OK)) || { P_SKIP=$HUBS_ERR; return 1; }
+}
+
+start_twinhub_hub() {
+  local dir=$2 port fm sm
+  [[ -x $SIDECAR_BIN ]] || { P_SKIP="$SIDECAR_BIN not built"; return 1; }
+  ensure_hubs || return 1
+  read -r port fm sm <<<"$("$CLIENT" freeport 3 | tr '\n' ' ')"
+  hub_serve_yaml "$dir/serve.yaml" "$ECHO_ADDR" "127.0.0.1:$sm"
+  hub_front_yaml "$dir/front.yaml" "127.0.0.1:$port" "127.0.0.1:$fm"
+  spawn "$dir/serve.log" "$SIDECAR_BIN" --config "$dir/serve.yaml" --log-level warn
+  local serve=$SPAWNED_PID
+  spawn "$dir/front.log" "$SIDECAR_BIN" --config "$dir/front.yaml" --log-level warn
+  local front=$SPAWNED_PID
+  # The front accepts at once; wait until a session gets through to the echo server.
+  if ! hub_wait_roundtrip "127.0.0.1:$port" 15 || ! alive "$front" "$serve"; then
+    P_SKIP="no round trip through the hubs within 15 s"
+    tail_log "$dir/serve.log"; tail_log "$dir/front.log"
+    return 1
+  fi
+  P_ADDR=127.0.0.1:$port P_RSS_PIDS="$front $serve" P_ANON_PIDS="$front $serve"
+  P_METRICS=127.0.0.1:$fm
+  P_EXTRA_PIDS="${HUB_PID[central]} ${HUB_PID[edge]}"
+  P_VERSION="$("$SIDECAR_BIN" --version 2>&1 | head -n1) x2, $HUBS_VERSION x2"
+  return 0
 }
 
 PATHS=()
 declare -A R=()  # R[name:key] = value
+
+# add_floor NAME DESCRIPTION VARIANT: a latency-only row, bare cnats request/reply through the hubs
+# (VARIANT same: both on edge; cross: requester on edge, responder on central). Measured in the rtt
+# rounds; no proxy process, so no other figures.
+add_floor() {
+  local name=$1 desc=$2 variant=$3
+  if [[ -n $PATHS_ONLY && " $PATHS_ONLY " != *" $name "* ]]; then return 0; fi
+  mkdir -p "$TMP/$name"
+  PATHS+=("$name")
+  R[$name:desc]=$desc R[$name:floor]=$variant R[$name:rss_pids]="" R[$name:anon_pids]=""
+  log "starting $name: $desc"
+  if [[ ! -x $FLOOR_BIN ]]; then
+    R[$name:skip]="$FLOOR_BIN not built (needs libnats-dev)"
+  elif ! ensure_hubs; then
+    R[$name:skip]=$P_SKIP
+  else
+    R[$name:req_url]=$HUB_E_URL
+    [[ $variant == cross ]] && R[$name:resp_url]=$HUB_C_URL || R[$name:resp_url]=$HUB_E_URL
+    R[$name:version]="cnats $(pkg-config --modversion libnats 2>/dev/null || echo '?'), $HUBS_VERSION"
+    return 0
+  fi
+  note "$name skipped: ${R[$name:skip]}"
+}
+floor_rows() { local n; for n in "${PATHS[@]}"; do [[ -n ${R[$n:floor]:-} && -z ${R[$n:skip]:-} ]] && echo "$n"; done; }
 
 # add_path NAME DESCRIPTION START_FUNCTION: start the path now, wait until it accepts, record its
 # idle memory. Every later phase runs on every path that started.
@@ -231,7 +320,7 @@ add_path() {
   mkdir -p "$dir"
   PATHS+=("$name")
   R[$name:desc]=$desc
-  P_ADDR="" P_RSS_PIDS="" P_ANON_PIDS="" P_SKIP="" P_VERSION="" P_METRICS=""
+  P_ADDR="" P_RSS_PIDS="" P_ANON_PIDS="" P_SKIP="" P_VERSION="" P_METRICS="" P_EXTRA_PIDS=""
   log "starting $name: $desc"
   if ! "$fn" "$name" "$dir"; then
     R[$name:skip]=${P_SKIP:-start failed}
@@ -245,13 +334,13 @@ add_path() {
     return 0
   fi
   R[$name:addr]=$P_ADDR R[$name:rss_pids]=$P_RSS_PIDS R[$name:anon_pids]=$P_ANON_PIDS
-  R[$name:version]=$P_VERSION R[$name:metrics]=$P_METRICS
+  R[$name:version]=$P_VERSION R[$name:metrics]=$P_METRICS R[$name:extra_pids]=$P_EXTRA_PIDS
   sleep 0.3
   measure_mem "$name" idle
   log "$name ready on $P_ADDR${P_RSS_PIDS:+ (pids $P_RSS_PIDS)}"
 }
 
-active_paths() { local n; for n in "${PATHS[@]}"; do [[ -z ${R[$n:skip]:-} ]] && echo "$n"; done; }
+active_paths() { local n; for n in "${PATHS[@]}"; do [[ -z ${R[$n:skip]:-} && -z ${R[$n:floor]:-} ]] && echo "$n"; done; }
 
 # check_alive NAME: false (and the path is marked failed) once its proxy has died.
 check_alive() {
@@ -271,6 +360,8 @@ measure_mem() {  # measure_mem NAME LABEL
   [[ -n ${R[$name:rss_pids]} ]] || return 0
   R[$name:rss_$label]=$(sum_status_kb VmRSS ${R[$name:rss_pids]})
   R[$name:anon_$label]=$(sum_status_kb RssAnon ${R[$name:anon_pids]})
+  # Processes a path needs but does not own (twinhub-hub: the nats-servers): reported in a note.
+  [[ -z ${R[$name:extra_pids]:-} ]] || R[$name:xrss_$label]=$(sum_status_kb VmRSS ${R[$name:extra_pids]})
 }
 
 run_client() {  # run_client NAME TIMEOUT ARGS... -> result line on stdout; errors in client.err
@@ -285,6 +376,19 @@ measure_rtt() {
   local name=$1 line
   check_alive "$name" || return 0
   line=$(run_client "$name" 120 rtt --count "$RTT_COUNT" --warmup $((RTT_COUNT / 10 + 100)) --size 64) ||
+    { client_failed "$name" rtt $?; return 0; }
+  R[$name:p50_rounds]+="$(kv "$line" p50_us) " R[$name:p99_rounds]+="$(kv "$line" p99_us) "
+}
+
+measure_floor() {
+  local name=$1 line
+  if ! alive "${HUB_PID[central]}" "${HUB_PID[edge]}"; then
+    note "$name: a nats-server exited during the run; its remaining rounds are missing"
+    R[$name:skip]="a nats-server exited during the run"
+    return 0
+  fi
+  line=$(timeout 120 "$FLOOR_BIN" pair --requester-url "${R[$name:req_url]}" --responder-url "${R[$name:resp_url]}" \
+    --count "$RTT_COUNT" --warmup $((RTT_COUNT / 10 + 100)) --size 64 --max-seconds 110 2>>"$TMP/$name/client.err") ||
     { client_failed "$name" rtt $?; return 0; }
   R[$name:p50_rounds]+="$(kv "$line" p50_us) " R[$name:p99_rounds]+="$(kv "$line" p99_us) "
 }
@@ -388,6 +492,22 @@ print_tables() {
         "$(ratio "${R[$n:rss_hold]:-}" "${R[$h:rss_hold]:-}")" "$(ratio "${R[$n:anon_hold]:-}" "${R[$h:anon_hold]:-}")"
     done
   fi
+  local hh=twinhub-hub f=cnats-floor fx=cnats-floor-cross
+  if [[ -n ${R[$hh:p50]:-} && ( -n ${R[$f:p50]:-} || -n ${R[$fx:p50]:-} ) ]]; then
+    echo
+    echo "Hub mode against its floor (bare cnats request/reply through the same hubs; target: twinhub-hub p50 <= 1.5 x cnats-floor p50)"
+    echo
+    echo "| twinhub-hub / floor | p50 | p99 | p50 target <= 1.5 |"
+    echo "| --- | ---: | ---: | --- |"
+    local x r50
+    for x in $f $fx; do
+      [[ -n ${R[$x:p50]:-} ]] || continue
+      r50=$(ratio "${R[$hh:p50]}" "${R[$x:p50]}")
+      printf '| / %s (%s / %s µs) | %s | %s | %s |\n' "$x" "${R[$hh:p50]}" "${R[$x:p50]}" "$r50" \
+        "$(ratio "${R[$hh:p99]:-}" "${R[$x:p99]:-}")" \
+        "$([[ $x != "$f" ]] && echo "(reference)" || awk -v r="$r50" 'BEGIN { print (r + 0 <= 1.5 ? "met" : "not met") }')"
+    done
+  fi
   if ((${#NOTES[@]})); then
     echo
     echo "Notes:"
@@ -425,6 +545,10 @@ write_json() {
       printf '     "bulk": {"mb_per_s": %s, "rounds": %s},\n' "$(jnum "${R[$n:mbps]:-}")" "$(jarr "${R[$n:mbps_rounds]:-}")"
       printf '     "connrate": {"conn_per_s": %s, "rounds": %s, "errors": %s},\n' "$(jnum "${R[$n:cps]:-}")" \
         "$(jarr "${R[$n:cps_rounds]:-}")" "$(jnum "${R[$n:conn_errors]:-}")"
+      [[ -z ${R[$n:floor]:-} ]] || printf '     "floor": {"variant": %s, "requester_url": %s, "responder_url": %s},\n' \
+        "$(jstr "${R[$n:floor]}")" "$(jstr "${R[$n:req_url]:-}")" "$(jstr "${R[$n:resp_url]:-}")"
+      [[ -z ${R[$n:extra_pids]:-} ]] || printf '     "hubs_memory_kb": {"pids": %s, "idle_rss": %s, "hold_rss": %s},\n' \
+        "$(jarr "${R[$n:extra_pids]}")" "$(jnum "${R[$n:xrss_idle]:-}")" "$(jnum "${R[$n:xrss_hold]:-}")"
       printf '     "memory_kb": {"pids_rss": %s, "pids_anon": %s, "idle": {"rss": %s, "anon": %s}, "hold": {"connections": %s, "rss": %s, "anon": %s}, "after_load": {"rss": %s, "anon": %s}},\n' \
         "$(jarr "${R[$n:rss_pids]:-}")" "$(jarr "${R[$n:anon_pids]:-}")" \
         "$(jnum "${R[$n:rss_idle]:-}")" "$(jnum "${R[$n:anon_idle]:-}")" "$HOLD_COUNT" \
@@ -437,7 +561,9 @@ write_json() {
         "$(jnum "$(ratio "${R[$n:rss_idle]:-}" "${R[haproxy:rss_idle]:-}")")" "$(jnum "$(ratio "${R[$n:anon_idle]:-}" "${R[haproxy:anon_idle]:-}")")" \
         "$(jnum "$(ratio "${R[$n:rss_hold]:-}" "${R[haproxy:rss_hold]:-}")")" "$(jnum "$(ratio "${R[$n:anon_hold]:-}" "${R[haproxy:anon_hold]:-}")")"
     done
-    printf '\n  ]\n}\n'
+    printf '\n  ],\n  "hub_vs_floor": {"p50_ratio": %s, "p99_ratio": %s, "p50_ratio_cross": %s, "p99_ratio_cross": %s, "p50_target": 1.5}\n}\n' \
+      "$(jnum "$(ratio "${R[twinhub-hub:p50]:-}" "${R[cnats-floor:p50]:-}")")" "$(jnum "$(ratio "${R[twinhub-hub:p99]:-}" "${R[cnats-floor:p99]:-}")")" \
+      "$(jnum "$(ratio "${R[twinhub-hub:p50]:-}" "${R[cnats-floor-cross:p50]:-}")")" "$(jnum "$(ratio "${R[twinhub-hub:p99]:-}" "${R[cnats-floor-cross:p99]:-}")")"
   } >"$f"
   log "wrote $f"
 }
@@ -460,13 +586,17 @@ main() {
   # One call per row; the table lists them in this order.
   add_path direct "client -> echo server" start_direct
   add_path twinhub "twinhub-sidecar direct mode, --metrics on, log level warn" start_twinhub
+  add_path twinhub-hub "front sidecar -> NATS hub edge -> serving sidecar (mode hub, log level warn)" start_twinhub_hub
   add_path haproxy "haproxy, mode tcp, nbthread 1, maxconn 4000" start_haproxy
   add_path nginx "nginx stream, 1 worker" start_nginx
+  add_floor cnats-floor "bare cnats request/reply, requester and responder on the edge hub" same
+  add_floor cnats-floor-cross "bare cnats request/reply, requester on edge, responder on central" cross
   [[ -n $(active_paths) ]] || { log "no path started"; exit 1; }
 
   for ((r = 1; r <= RTT_ROUNDS; r++)); do
     log "rtt round $r/$RTT_ROUNDS"
     for n in $(active_paths); do measure_rtt "$n"; done
+    for n in $(floor_rows); do measure_floor "$n"; done
   done
   for ((r = 1; r <= BULK_ROUNDS; r++)); do
     log "bulk round $r/$BULK_ROUNDS"
@@ -486,6 +616,9 @@ main() {
     fi
   done
 
+  n=twinhub-hub
+  [[ -z ${R[$n:xrss_idle]:-} ]] ||
+    note "$n: the memory columns are the two sidecars (front + serving); the two nats-servers, not counted, had VmRSS $(mb "${R[$n:xrss_idle]}") MB idle$([[ -n ${R[$n:xrss_hold]:-} ]] && echo " and $(mb "${R[$n:xrss_hold]}") MB with $HOLD_COUNT sessions")"
   summarize
   print_tables
   [[ -z $OUT ]] || write_json "$OUT"

@@ -1,0 +1,287 @@
+// cnats_floor: the floor under twinhub's hub mode. A bare cnats request/reply between two processes
+// through the NATS hubs, with nothing of twinhub in between: what one 64-byte round trip through a
+// hub costs at least. bench/run.sh reports it as the cnats-floor rows and divides the twinhub-hub
+// p50 by it.
+//
+//   cnats_floor pair    --requester-url URL --responder-url URL [--count 20000] [--warmup N]
+//                       [--size 64] [--subject floor.echo]
+//       Starts a responder process (this binary, mode respond) connected to --responder-url, then
+//       sends COUNT sequential SIZE-byte requests from this process through --requester-url and
+//       checks every reply byte. The same URL twice: both on one hub; requester on edge and
+//       responder on central: the leaf link in between (the "cross-hub" variant).
+//       -> floor count=N p50_us= p90_us= p99_us= p999_us= min_us= max_us= mean_us=
+//   cnats_floor respond --url URL [--subject floor.echo]
+//       Subscribes SUBJECT and replies with the request's bytes; prints "ready" once the server has
+//       the subscription; runs until stdin closes, SIGTERM or SIGINT.
+//   cnats_floor request --url URL [--count ...] [--warmup ...] [--size ...] [--subject ...]
+//       The requester alone (for a responder started elsewhere).
+//
+// Both sides use natsOptions_SetSendAsap(true), as the sidecar's hub connections do: a publish goes
+// out at once instead of waiting for cnats's flusher thread. Requests use natsConnection_Request
+// (one shared reply subscription). Warm-up requests that find no responder yet (interest still
+// crossing the leaf link) are retried for up to 5 s. Common: --max-seconds S (default 300),
+// --send-asap 0 (both sides leave publishes to cnats's flusher thread, cnats's default: for
+// comparison only).
+#include <nats/nats.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  std::string mode;
+  std::string url, requester_url, responder_url;
+  std::string subject = "floor.echo";
+  long count = 20000;
+  long warmup = -1;
+  long size = 64;
+  double max_seconds = 300;
+  bool send_asap = true;
+};
+
+bool g_send_asap = true;
+
+pid_t g_child = -1;
+
+[[noreturn]] void fail(const std::string& msg) {
+  std::fprintf(stderr, "cnats_floor: %s\n", msg.c_str());
+  if (g_child > 0) kill(g_child, SIGTERM);
+  std::exit(1);
+}
+
+void on_alarm(int) {
+  const char msg[] = "cnats_floor: --max-seconds exceeded, aborting\n";
+  ssize_t r = write(2, msg, sizeof msg - 1);
+  (void)r;
+  if (g_child > 0) kill(g_child, SIGTERM);
+  _exit(3);
+}
+
+natsConnection* connect_to(const std::string& url) {
+  natsOptions* opts = nullptr;
+  natsConnection* nc = nullptr;
+  natsStatus s = natsOptions_Create(&opts);
+  if (s == NATS_OK) s = natsOptions_SetURL(opts, url.c_str());
+  if (s == NATS_OK) s = natsOptions_SetSendAsap(opts, g_send_asap);
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 2000);
+  if (s == NATS_OK) s = natsConnection_Connect(&nc, opts);
+  natsOptions_Destroy(opts);
+  if (s != NATS_OK) fail("connect " + url + ": " + natsStatus_GetText(s));
+  return nc;
+}
+
+double percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  size_t idx = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(idx, sorted.size() - 1)];
+}
+
+// ------------------------------------------------------------------------------------- respond
+std::atomic<long> g_replied{0};
+
+void on_request(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply) natsConnection_Publish(nc, reply, natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+  natsMsg_Destroy(msg);
+  g_replied.fetch_add(1, std::memory_order_relaxed);
+}
+
+int run_respond(const Args& a) {
+  if (a.url.empty()) fail("respond: --url is required");
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);  // cnats's threads inherit the mask; main polls below
+  natsConnection* nc = connect_to(a.url);
+  natsSubscription* sub = nullptr;
+  natsStatus s = natsConnection_Subscribe(&sub, nc, a.subject.c_str(), on_request, nullptr);
+  if (s == NATS_OK) s = natsSubscription_SetPendingLimits(sub, -1, -1);
+  if (s == NATS_OK) s = natsConnection_FlushTimeout(nc, 2000);
+  if (s != NATS_OK) fail(std::string("respond: subscribe: ") + natsStatus_GetText(s));
+  std::printf("ready\n");
+  std::fflush(stdout);
+  // Until stdin closes (the parent went away) or a signal.
+  for (;;) {
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)) break;
+    pollfd p{0, POLLIN, 0};
+    int n = poll(&p, 1, 100);
+    if (n > 0) {
+      char b[256];
+      if (read(0, b, sizeof b) <= 0) break;
+    }
+  }
+  natsSubscription_Unsubscribe(sub);
+  natsSubscription_Destroy(sub);
+  natsConnection_Close(nc);
+  natsConnection_Destroy(nc);
+  std::fprintf(stderr, "cnats_floor: responder replied %ld\n", g_replied.load());
+  return 0;
+}
+
+// ------------------------------------------------------------------------------------- request
+int run_request(const Args& a, const std::string& url) {
+  if (url.empty()) fail("request: --url is required");
+  const long count = std::max(1L, a.count);
+  const long warmup = a.warmup >= 0 ? a.warmup : std::max(100L, count / 10);
+  const size_t size = static_cast<size_t>(std::max(1L, a.size));
+  natsConnection* nc = connect_to(url);
+  std::vector<char> out(size);
+  std::vector<double> us;
+  us.reserve(static_cast<size_t>(count));
+  const auto give_up = Clock::now() + std::chrono::seconds(5);
+  for (long i = 0; i < warmup + count; ++i) {
+    for (size_t k = 0; k < size; ++k) out[k] = static_cast<char>('a' + (i + static_cast<long>(k)) % 26);
+    natsMsg* reply = nullptr;
+    auto t0 = Clock::now();
+    natsStatus s = natsConnection_Request(&reply, nc, a.subject.c_str(), out.data(), static_cast<int>(size), 2000);
+    auto t1 = Clock::now();
+    if (s != NATS_OK) {
+      // Interest may still be on its way across the leaf link: retry during the warm-up only.
+      if (i < warmup && i == 0 && Clock::now() < give_up && (s == NATS_NO_RESPONDERS || s == NATS_TIMEOUT)) {
+        usleep(20000);
+        --i;
+        continue;
+      }
+      fail("request #" + std::to_string(i) + ": " + natsStatus_GetText(s));
+    }
+    if (natsMsg_GetDataLength(reply) != static_cast<int>(size) || std::memcmp(natsMsg_GetData(reply), out.data(), size) != 0)
+      fail("reply #" + std::to_string(i) + " differs from the request");
+    natsMsg_Destroy(reply);
+    if (i >= warmup) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  }
+  natsConnection_Close(nc);
+  natsConnection_Destroy(nc);
+  double sum = 0;
+  for (double v : us) sum += v;
+  std::sort(us.begin(), us.end());
+  std::printf("floor count=%zu p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f min_us=%.1f max_us=%.1f mean_us=%.1f\n",
+              us.size(), percentile(us, 0.50), percentile(us, 0.90), percentile(us, 0.99), percentile(us, 0.999),
+              us.front(), us.back(), sum / static_cast<double>(us.size()));
+  std::fflush(stdout);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------- pair
+int run_pair(const Args& a) {
+  if (a.requester_url.empty() || a.responder_url.empty()) fail("pair: --requester-url and --responder-url are required");
+  int to_child[2], from_child[2];
+  if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) fail("pipe failed");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, to_child[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, from_child[1], 1);
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) fail("readlink /proc/self/exe failed");
+  self[n] = 0;
+  std::vector<std::string> args = {self, "respond", "--url", a.responder_url, "--subject", a.subject,
+                                   "--max-seconds", std::to_string(static_cast<long>(a.max_seconds) + 5),
+                                   "--send-asap", a.send_asap ? "1" : "0"};
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  if (posix_spawn(&g_child, self, &fa, nullptr, argv.data(), environ) != 0) fail("could not start the responder");
+  posix_spawn_file_actions_destroy(&fa);
+  close(to_child[0]);
+  close(from_child[1]);
+  // Wait for "ready".
+  std::string got;
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (got.find("ready\n") == std::string::npos) {
+    pollfd p{from_child[0], POLLIN, 0};
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+    if (left <= 0 || poll(&p, 1, left) <= 0) fail("the responder did not get ready within 10 s");
+    char b[256];
+    ssize_t r = read(from_child[0], b, sizeof b);
+    if (r <= 0) fail("the responder exited before it was ready");
+    got.append(b, static_cast<size_t>(r));
+  }
+  int rc = run_request(a, a.requester_url);
+  close(to_child[1]);  // the responder exits when its stdin closes
+  int status = 0;
+  for (int i = 0; i < 50; ++i) {
+    if (waitpid(g_child, &status, WNOHANG) == g_child) {
+      g_child = -1;
+      break;
+    }
+    usleep(20000);
+  }
+  if (g_child > 0) {
+    kill(g_child, SIGKILL);
+    waitpid(g_child, &status, 0);
+    g_child = -1;
+  }
+  return rc;
+}
+
+void usage() {
+  std::printf(
+      "usage: cnats_floor MODE [options]\n"
+      "  pair    --requester-url URL --responder-url URL [--count N] [--warmup N] [--size B] [--subject S]\n"
+      "  respond --url URL [--subject S]\n"
+      "  request --url URL [--count N] [--warmup N] [--size B] [--subject S]\n"
+      "  common: --max-seconds S (default 300), --send-asap 0|1 (default 1)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  Args a;
+  a.mode = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string k = argv[i];
+    auto val = [&]() -> std::string {
+      if (i + 1 >= argc) fail("missing value for " + k);
+      return argv[++i];
+    };
+    if (k == "--url") a.url = val();
+    else if (k == "--requester-url") a.requester_url = val();
+    else if (k == "--responder-url") a.responder_url = val();
+    else if (k == "--subject") a.subject = val();
+    else if (k == "--count") a.count = std::stol(val());
+    else if (k == "--warmup") a.warmup = std::stol(val());
+    else if (k == "--size") a.size = std::stol(val());
+    else if (k == "--max-seconds") a.max_seconds = std::stod(val());
+    else if (k == "--send-asap") a.send_asap = val() != "0";
+    else fail("unknown argument " + k + " (try --help)");
+  }
+  struct sigaction sa{};
+  sa.sa_handler = on_alarm;
+  sigaction(SIGALRM, &sa, nullptr);
+  if (a.max_seconds > 0) alarm(static_cast<unsigned>(a.max_seconds + 0.999));
+  g_send_asap = a.send_asap;
+
+  int rc = 2;
+  if (a.mode == "pair") rc = run_pair(a);
+  else if (a.mode == "respond") rc = run_respond(a);
+  else if (a.mode == "request") rc = run_request(a, a.url);
+  else usage();
+  nats_CloseAndWait(2000);
+  return rc;
+}

@@ -1,0 +1,134 @@
+# shellcheck shell=bash disable=SC2034  # sets globals for the script that sources it
+# bench/hubs.sh: sourced by bench/run.sh and bench/failover.sh (not run on its own).
+#
+# The two NATS hubs laid out as deploy/nats/*.conf (central; edge joined to central as a leaf node,
+# each a standalone nats-server with the same ping/write-deadline/payload settings) on 127.0.0.1 and
+# free ports, and the two hub-mode sidecars of a session: a serving sidecar in front of an echo
+# server (pc2.Echo) and a front sidecar (mainpc.front) where clients connect. JetStream is left out:
+# the session path is core pub/sub only.
+#
+# The caller provides: spawn LOGFILE CMD... (sets SPAWNED_PID), log, alive, $CLIENT (bench_client).
+# Everything here sets globals named HUB_* and returns non-zero (with HUB_ERR set) on failure.
+
+NATS_BIN=${NATS_BIN:-$(command -v nats-server 2>/dev/null || echo /usr/sbin/nats-server)}
+declare -A HUB_PID=() HUB_STARTS=()
+
+# hubs_setup DIR: pick ports and write DIR/central.conf and DIR/edge.conf.
+hubs_setup() {
+  HUB_DIR=$1
+  mkdir -p "$HUB_DIR"
+  local ports
+  ports=$("$CLIENT" freeport 5 | tr '\n' ' ')
+  read -r HUB_C_PORT HUB_L_PORT HUB_E_PORT HUB_C_MON HUB_E_MON <<<"$ports"
+  HUB_C_URL=nats://127.0.0.1:$HUB_C_PORT HUB_E_URL=nats://127.0.0.1:$HUB_E_PORT
+  cat >"$HUB_DIR/central.conf" <<EOF
+server_name: central
+listen: 127.0.0.1:$HUB_C_PORT
+http: 127.0.0.1:$HUB_C_MON
+ping_interval: "2s"
+ping_max: 3
+write_deadline: "2s"
+max_payload: 1MB
+leafnodes {
+  listen: 127.0.0.1:$HUB_L_PORT
+}
+EOF
+  cat >"$HUB_DIR/edge.conf" <<EOF
+server_name: edge
+listen: 127.0.0.1:$HUB_E_PORT
+http: 127.0.0.1:$HUB_E_MON
+ping_interval: "2s"
+ping_max: 3
+write_deadline: "2s"
+max_payload: 1MB
+leafnodes {
+  reconnect: 1
+  remotes: [ { urls: ["nats-leaf://127.0.0.1:$HUB_L_PORT"] } ]
+}
+EOF
+}
+
+# hub_start NAME: start (or restart) hub NAME (central|edge); waits until it accepts clients.
+# Each start logs to DIR/NAME.N.log; the latest is HUB_LOG[NAME].
+declare -A HUB_LOG=()
+hub_start() {
+  local name=$1 port n
+  [[ $name == central ]] && port=$HUB_C_PORT || port=$HUB_E_PORT
+  n=$((${HUB_STARTS[$name]:-0} + 1))
+  HUB_STARTS[$name]=$n
+  HUB_LOG[$name]=$HUB_DIR/$name.$n.log
+  spawn "${HUB_LOG[$name]}" "$NATS_BIN" -c "$HUB_DIR/$name.conf"
+  HUB_PID[$name]=$SPAWNED_PID
+  if ! "$CLIENT" wait --connect "127.0.0.1:$port" --timeout-ms 10000 2>/dev/null || ! alive "${HUB_PID[$name]}"; then
+    HUB_ERR="nats-server $name did not start: $(tail -n 2 "${HUB_LOG[$name]}" | tr '\n' ' ')"
+    return 1
+  fi
+}
+
+# hubs_leaf_up: true while central has the edge's leaf connection.
+hubs_leaf_up() {
+  if command -v curl >/dev/null; then
+    curl -fsS -m 1 "http://127.0.0.1:$HUB_C_MON/leafz" 2>/dev/null | grep -Eq '"leafnodes": *[1-9]'
+  else
+    grep -q 'Leafnode connection created' "${HUB_LOG[edge]}"
+  fi
+}
+
+# hubs_wait_leaf SECONDS
+hubs_wait_leaf() {
+  local deadline=$((SECONDS + $1))
+  until hubs_leaf_up; do
+    ((SECONDS < deadline)) || { HUB_ERR="the edge hub did not join central as a leaf within $1 s"; return 1; }
+    sleep 0.05
+  done
+}
+
+# hubs_start DIR: both hubs, the leaf link up.
+hubs_start() {
+  [[ -x $NATS_BIN ]] || { HUB_ERR="nats-server not installed (apt-get install nats-server)"; return 1; }
+  hubs_setup "$1"
+  hub_start central && hub_start edge && hubs_wait_leaf 10
+}
+
+hubs_version() { "$NATS_BIN" --version 2>&1 | head -n1; }
+
+# hub_serve_yaml FILE AGENT_ADDR METRICS_ADDR [HUB_OPTIONS_YAML]: the serving sidecar pc2.Echo.
+hub_serve_yaml() {
+  cat >"$1" <<EOF
+sidecar: {machine: pc2, id: pc2.Echo}
+mode: hub
+hubs: [{name: edge, url: $HUB_E_URL}, {name: central, url: $HUB_C_URL}]
+serve: {service: Echo, address: $2, probe: {type: tcp, address: $2, interval_ms: 500}}
+metrics: $3
+${4:+hub_options: $4}
+EOF
+}
+
+# hub_front_yaml FILE LISTEN_ADDR METRICS_ADDR [HUB_OPTIONS_YAML]: the front sidecar mainpc.front,
+# hubs in the same order as the serving sidecar (edge first: both ends on the same hub).
+hub_front_yaml() {
+  cat >"$1" <<EOF
+sidecar: {id: mainpc.front}
+mode: hub
+hubs: [{name: edge, url: $HUB_E_URL}, {name: central, url: $HUB_C_URL}]
+fronts: [{listen: $2, service: Echo}]
+metrics: $3
+${4:+hub_options: $4}
+EOF
+}
+
+# metrics_get ADDR FILE: fetch /metrics into FILE.
+metrics_get() { curl -fsS -m 2 "http://$1/metrics" >"$2" 2>/dev/null; }
+# metric FILE NAME_WITH_LABELS: the value of one sample (empty if absent).
+metric() { awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null; }
+# metric_sum FILE NAME: the sum over every label set of NAME (0 if absent).
+metric_sum() { awk -v k="$2" '{ n = $1; sub(/\{.*/, "", n) } n == k { s += $2 } END { printf "%.6f\n", s + 0 }' "$1" 2>/dev/null; }
+
+# hub_wait_roundtrip ADDR SECONDS: a 64-byte round trip through ADDR works.
+hub_wait_roundtrip() {
+  local deadline=$((SECONDS + $2))
+  until "$CLIENT" rtt --connect "$1" --count 1 --warmup 0 --max-seconds 5 >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
