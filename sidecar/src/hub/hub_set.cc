@@ -146,10 +146,12 @@ void HubSet::evaluate(uint64_t now) {
   if (next == active_) return;
   const std::string from = active_ ? name(*active_) : "none";
   const std::string to = next ? name(*next) : "none";
-  spdlog::log(active_ ? spdlog::level::warn : spdlog::level::info, "sessions now go through hub {} (was {})", to, from);
+  // Start-up: a preferred hub that answered later than another is no failover.
+  const bool start_up = !active_ || (hubs_[*active_].state == HubState::kUp && next && !hubs_[*next].has_failed);
+  spdlog::log(start_up ? spdlog::level::info : spdlog::level::warn, "sessions now go through hub {} (was {})", to, from);
   if (active_) stats_.activeHub(from, false);
   if (next) stats_.activeHub(to, true);
-  if (active_) stats_.failover(from, to);
+  if (!start_up) stats_.failover(from, to);
   active_ = next;
   listener_.onActiveHubChanged(active_);
 }
