@@ -10,7 +10,11 @@ if [[ "${SANITIZE:-0}" == 1 ]]; then
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fi
 build_dir=${BUILD_DIR:-build}
-./scripts/build.sh
+if [[ "${SANITIZE:-0}" == 1 ]]; then
+  ./scripts/build.sh -DTWINHUB_BUILD_BENCH=OFF  # the benchmark tools are not tests
+else
+  ./scripts/build.sh
+fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 cd "$build_dir"
 ctest --output-on-failure --timeout 120 "$@"
