@@ -1,9 +1,11 @@
 // Test support: blocking TCP sockets for driving proxies from tests. Test thread only.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 namespace twinhub::test {
 
@@ -37,6 +39,57 @@ class TcpClient {
 // Deterministic byte stream for byte-exact checks: fills buf with the stream's bytes starting
 // at `offset` (the same seed and offset give the same bytes).
 void fillPattern(uint64_t seed, uint64_t offset, char* buf, size_t len);
+
+// The result of comparing received bytes with the pattern.
+struct PatternCheck {
+  uint64_t received = 0;        // bytes read
+  bool matched = true;          // every byte read so far equals the pattern
+  uint64_t first_mismatch = 0;  // stream offset of the first differing byte when !matched
+};
+// Reads `len` bytes and compares them with fillPattern(seed) from stream offset `offset`. Stops
+// at the first difference, at EOF or an error, or when a 1 MiB block takes longer than
+// `block_timeout`. `progress` (optional) follows the bytes read, for other threads to watch.
+PatternCheck recvPattern(TcpClient& client, uint64_t seed, uint64_t offset, uint64_t len,
+                         std::chrono::milliseconds block_timeout, std::atomic<uint64_t>* progress = nullptr);
+
+// Sends `len` bytes of fillPattern(seed) on its own thread, in 256 KiB chunks with `pause`
+// between chunks (to keep a transfer in flight), then optionally shuts down the write side.
+// The destructor unblocks (shutdown of the socket) and joins a sender still running.
+class PatternSender {
+ public:
+  PatternSender(TcpClient& client, uint64_t seed, uint64_t len, std::chrono::microseconds pause = {},
+                bool shutdown_write_after = false);
+  ~PatternSender();
+  PatternSender(const PatternSender&) = delete;
+  PatternSender& operator=(const PatternSender&) = delete;
+  uint64_t sent() const { return sent_.load(); }
+  // Waits for the sender to finish; true when every byte went out.
+  bool wait();
+
+ private:
+  int fd_;
+  std::atomic<uint64_t> sent_{0};
+  bool ok_ = false;
+  std::thread thread_;
+};
+
+// recvPattern on its own thread; progress() is readable meanwhile. The destructor unblocks
+// (shutdown of the socket) and joins a receiver still running.
+class PatternReceiver {
+ public:
+  PatternReceiver(TcpClient& client, uint64_t seed, uint64_t len, std::chrono::milliseconds block_timeout);
+  ~PatternReceiver();
+  PatternReceiver(const PatternReceiver&) = delete;
+  PatternReceiver& operator=(const PatternReceiver&) = delete;
+  uint64_t progress() const { return progress_.load(); }
+  PatternCheck wait();
+
+ private:
+  int fd_;
+  std::atomic<uint64_t> progress_{0};
+  PatternCheck result_;
+  std::thread thread_;
+};
 
 // A blocking HTTP/1.0 GET of http://address/path; returns the body of a 200 answer, "" otherwise.
 std::string httpGet(const std::string& address, const std::string& path,

@@ -117,15 +117,17 @@ int SidecarApp::run() {
     spdlog::info("metrics on http://{}/metrics", metrics_.servingAddress()->toString());
   }
   metrics_.setMode(modeName(config_.mode));
+  // Before the fronts announce themselves: a script that signals as soon as it sees them must
+  // reach these handlers, not the default action.
+  uv_signal_start(&sigterm_, onSignal, SIGTERM);
+  uv_signal_start(&sigint_, onSignal, SIGINT);
+  uv_signal_start(&sighup_, onSignal, SIGHUP);
   startHubs();
   if (Status status = applyFronts(config_); !status) {
     spdlog::error("{}", status.message());
     closeAll();
     return 1;
   }
-  uv_signal_start(&sigterm_, onSignal, SIGTERM);
-  uv_signal_start(&sigint_, onSignal, SIGINT);
-  uv_signal_start(&sighup_, onSignal, SIGHUP);
   spdlog::info("sidecar {} running: mode {}, {} front(s), {} hub(s){}", config_.id, modeName(config_.mode),
                fronts_.size(), config_.hubs.size(), config_.serve ? ", serving " + config_.serve->service : "");
   uv_run(&loop_, UV_RUN_DEFAULT);

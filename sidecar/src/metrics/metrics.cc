@@ -5,6 +5,12 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
 
 namespace twinhub {
 
@@ -159,7 +165,35 @@ void Metrics::setMode(const std::string& mode) {
   families_->mode.Add({{"mode", "hub"}}).Set(mode == "hub" ? 1 : 0);
 }
 
-Metrics::~Metrics() = default;
+namespace {
+
+// Opens and closes a TCP connection to `address` (its loopback twin when it is a wildcard).
+void poke(const NetAddress& address) {
+  const std::string port = std::to_string(address.port());
+  auto target = NetAddress::parse((address.isV6() ? "[::1]:" : "127.0.0.1:") + port, nullptr);
+  int fd = ::socket(address.isV6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || !target) return;
+  ::connect(fd, target->sockaddrPtr(), address.isV6() ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+  ::close(fd);
+}
+
+}  // namespace
+
+Metrics::~Metrics() {
+  if (!exposer_) return;
+  // civetweb's stop waits for its listener's poll() to time out (2 s); a connection wakes it, so
+  // the sidecar exits promptly.
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    exposer_.reset();
+    stopped = true;
+  });
+  while (!stopped) {
+    if (serving_) poke(*serving_);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stopper.join();
+}
 
 Status Metrics::serve(const NetAddress& address) {
   try {

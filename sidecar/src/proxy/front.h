@@ -31,7 +31,7 @@ struct FrontSettings {
   ConnectionSettings connection;
 };
 
-class Front : public ConnectionOwner {
+class Front final : public ConnectionOwner {
  public:
   // `factory` makes the connection for each accepted client; it must outlive the front's use of it.
   Front(ProxyContext& context, FrontSettings settings, std::shared_ptr<FrontStats> stats, ConnectionFactory* factory);
