@@ -51,7 +51,9 @@ SessionRouter::~SessionRouter() { stop(); }
 void SessionRouter::start() {
   hub_set_->start();
   hub_set_->subscribeAll(kFramesTag, frames_subject_, kInboxQueue);
-  hub_set_->subscribeAll(kOpenReplyTag, inbox_ + ".o.*", kInboxQueue);
+  // Plain, not queued: a hub sends its "no responders" status only to a plain subscription, and
+  // only on the connection that published the OPEN, so it still arrives once.
+  hub_set_->subscribeAll(kOpenReplyTag, inbox_ + ".o.*", "");
   uv_timer_start(&tick_timer_, onTick, options_.tick_ms, options_.tick_ms);
   spdlog::info("hub sessions: inbox {}", inbox_);
 }
