@@ -93,7 +93,6 @@ HubClient::~HubClient() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
     commands_.clear();
-    pending_publishes_ = 0;
   }
   wake_.notify_all();
   if (worker_.joinable()) worker_.join();
@@ -142,7 +141,6 @@ void HubClient::publish(std::string subject, std::string reply, std::string data
       return;
     }
     commands_.push_back(std::move(publish));
-    ++pending_publishes_;
   }
   wake_.notify_one();
 }
@@ -168,12 +166,6 @@ void HubClient::discardPending() {
     if (!std::holds_alternative<Publish>(command)) kept.push_back(std::move(command));
   }
   commands_.swap(kept);
-  pending_publishes_ = 0;
-}
-
-size_t HubClient::pendingPublishes() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return pending_publishes_;
 }
 
 void HubClient::connect() {
@@ -264,7 +256,6 @@ void HubClient::run() {
     if (stopping_) break;
     Command command = std::move(commands_.front());
     commands_.pop_front();
-    if (std::holds_alternative<Publish>(command) && pending_publishes_ > 0) --pending_publishes_;
     worker_busy_ = true;
     lock.unlock();
     execute(command);

@@ -80,8 +80,6 @@ class HubClient {
   void discardPending();
   // Allows small publishes from the caller's thread when the worker is idle (see above).
   void setFastPublish(bool enabled);
-  // Publishes queued and not yet handed to cnats.
-  size_t pendingPublishes() const;
   uint64_t publishFailures() const { return publish_failures_.load(); }
 
   // What cnats's threads reach through callback closures (defined in the .cc).
@@ -112,7 +110,6 @@ class HubClient {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Command> commands_;
-  size_t pending_publishes_ = 0;
   bool stopping_ = false;
   bool worker_busy_ = false;  // executing a command outside the lock
   bool fast_publish_ = false;

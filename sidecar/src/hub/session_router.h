@@ -11,7 +11,6 @@
 
 #include <uv.h>
 
-#include <map>
 #include <memory>
 #include <optional>
 #include <random>

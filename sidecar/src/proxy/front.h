@@ -17,7 +17,6 @@
 
 #include "common/net_address.h"
 #include "common/status.h"
-#include "proxy/connection.h"
 #include "proxy/front_connection.h"
 #include "proxy/front_stats.h"
 #include "proxy/proxy_context.h"
