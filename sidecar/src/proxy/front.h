@@ -17,6 +17,7 @@
 
 #include "common/net_address.h"
 #include "common/status.h"
+#include "proxy/connection.h"  // ConnectionSettings
 #include "proxy/front_connection.h"
 #include "proxy/front_stats.h"
 #include "proxy/proxy_context.h"
