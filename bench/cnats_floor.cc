@@ -38,6 +38,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -235,12 +236,52 @@ int run_pair(const Args& a) {
   return rc;
 }
 
+// -------------------------------------------------------------------------------------- stream
+// The bulk floor: one connection publishes --mb MiB in --size-byte messages (default 64 KiB, the
+// sidecar's frame size), a second connection subscribed through the same URL receives them all.
+std::atomic<long> g_stream_received{0};
+
+void on_stream(natsConnection*, natsSubscription*, natsMsg* msg, void*) {
+  g_stream_received += natsMsg_GetDataLength(msg);
+  natsMsg_Destroy(msg);
+}
+
+int run_stream(const Args& a, long mb) {
+  if (a.url.empty()) fail("stream needs --url");
+  natsConnection* sub_nc = connect_to(a.url);
+  natsConnection* pub_nc = connect_to(a.url);
+  natsSubscription* sub = nullptr;
+  const std::string subject = a.subject + ".stream";
+  if (natsConnection_Subscribe(&sub, sub_nc, subject.c_str(), on_stream, nullptr) != NATS_OK) fail("subscribe");
+  natsSubscription_SetPendingLimits(sub, -1, 1024L * 1024 * 1024);
+  natsConnection_Flush(sub_nc);
+  natsConnection_Flush(pub_nc);
+  const long total = mb * 1024 * 1024;
+  const std::string payload(static_cast<size_t>(a.size), 'x');
+  const auto start = Clock::now();
+  for (long sent = 0; sent < total; sent += a.size) {
+    if (natsConnection_Publish(pub_nc, subject.c_str(), payload.data(), static_cast<int>(payload.size())) != NATS_OK) {
+      fail("publish failed");
+    }
+  }
+  natsConnection_Flush(pub_nc);
+  const long expected = (total + a.size - 1) / a.size * a.size;
+  while (g_stream_received.load() < expected) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("stream bytes=%ld seconds=%.3f mb_per_s=%.1f\n", expected, seconds, expected / seconds / 1e6);
+  natsSubscription_Destroy(sub);
+  natsConnection_Destroy(pub_nc);
+  natsConnection_Destroy(sub_nc);
+  return 0;
+}
+
 void usage() {
   std::printf(
       "usage: cnats_floor MODE [options]\n"
       "  pair    --requester-url URL --responder-url URL [--count N] [--warmup N] [--size B] [--subject S]\n"
       "  respond --url URL [--subject S]\n"
       "  request --url URL [--count N] [--warmup N] [--size B] [--subject S]\n"
+      "  stream  --url URL [--mb MiB] [--size B]   one-way bulk pub/sub floor (--size default 65536)\n"
       "  common: --max-seconds S (default 300), --send-asap 0|1 (default 1)\n");
 }
 
@@ -254,6 +295,8 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   Args a;
   a.mode = argv[1];
+  long mb = 256;
+  if (a.mode == "stream") a.size = 65536;
   for (int i = 2; i < argc; ++i) {
     std::string k = argv[i];
     auto val = [&]() -> std::string {
@@ -269,6 +312,7 @@ int main(int argc, char** argv) {
     else if (k == "--size") a.size = std::stol(val());
     else if (k == "--max-seconds") a.max_seconds = std::stod(val());
     else if (k == "--send-asap") a.send_asap = val() != "0";
+    else if (k == "--mb") mb = std::stol(val());
     else fail("unknown argument " + k + " (try --help)");
   }
   struct sigaction sa{};
@@ -281,6 +325,7 @@ int main(int argc, char** argv) {
   if (a.mode == "pair") rc = run_pair(a);
   else if (a.mode == "respond") rc = run_respond(a);
   else if (a.mode == "request") rc = run_request(a, a.url);
+  else if (a.mode == "stream") rc = run_stream(a, mb);
   else usage();
   nats_CloseAndWait(2000);
   return rc;
