@@ -48,6 +48,8 @@ constexpr auto kFailoverTimeout = 5s;
 constexpr int kCallerTimeoutMs = 5000;
 // Short hold-down so that failback fits in a test; detection as shipped.
 constexpr int kFailbackHoldMs = 1500;
+// A session whose OPEN gets no answer at all is given up after this (the shipped default).
+constexpr int kOpenTimeoutMs = 900;
 
 long long msSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
@@ -70,7 +72,7 @@ std::string hubsYaml(const HubOrder& order) {
   std::string out = "hubs:\n";
   for (NatsHub* hub : order) out += "  - {name: " + hub->name() + ", url: \"" + hub->url() + "\"}\n";
   out += "hub_options: {probe_interval_ms: 100, suspect_after_ms: 350, failback_hold_ms: " +
-         std::to_string(kFailbackHoldMs) + ", open_timeout_ms: 900}\n";
+         std::to_string(kFailbackHoldMs) + ", open_timeout_ms: " + std::to_string(kOpenTimeoutMs) + "}\n";
   return out;
 }
 
@@ -782,6 +784,8 @@ TEST_CASE("HubMode: with no healthy replica a caller is refused at once and coun
   CHECK(closed != "timeout");
   CHECK(served(sim.stats()) == served_before);
   CHECK(closed_ms < 1000);
+  // Refused by the hub's answer, not given up after the open timeout.
+  CHECK(closed_ms < kOpenTimeoutMs / 2);
   CHECK(no_server >= no_server_before + 1);
 }
 
