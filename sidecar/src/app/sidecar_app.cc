@@ -221,8 +221,8 @@ void SidecarApp::reload() {
     return;
   }
   if (next.metrics != config_.metrics) spdlog::warn("the metrics address changes only on restart");
-  if (next.hubs.size() != config_.hubs.size() || next.serve.has_value() != config_.serve.has_value()) {
-    spdlog::warn("changes to hubs and serve take effect only on restart");
+  if (next.hubs != config_.hubs || next.serve != config_.serve || next.hub != config_.hub) {
+    spdlog::warn("changes to hubs, hub_options and serve take effect only on restart; the running ones stay");
   }
   next.metrics = config_.metrics;
   next.hubs = config_.hubs;

@@ -17,6 +17,7 @@ const char* modeName(Mode mode);
 struct HubConfig {
   std::string name;
   std::string url;  // nats://host:port
+  bool operator==(const HubConfig&) const = default;
 };
 
 enum class ProbeType { kTcp, kZmq, kHttp };
@@ -29,12 +30,14 @@ struct ProbeConfig {
   uint32_t timeout_ms = 300;
   uint32_t rise = 2;  // consecutive passes before the agent counts as healthy
   uint32_t fall = 2;  // consecutive failures before it counts as unhealthy
+  bool operator==(const ProbeConfig&) const = default;
 };
 
 struct ServeConfig {
   std::string service;
   NetAddress address;
   std::optional<ProbeConfig> probe;
+  bool operator==(const ServeConfig&) const = default;
 };
 
 struct FrontConfig {
@@ -66,6 +69,7 @@ struct HubTuning {
   uint32_t window_bytes = 2 * 1024 * 1024;  // unacknowledged bytes per session and direction
   uint32_t open_timeout_ms = 900;    // a session that gets no answer to OPEN is closed
   std::string subject_prefix = "th.";
+  bool operator==(const HubTuning&) const = default;
 };
 
 struct SidecarConfig {
