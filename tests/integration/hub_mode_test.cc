@@ -31,6 +31,7 @@
 #include "support/sidecar_fixture.h"
 #include "support/tcp_client.h"
 #include "support/test_servers.h"
+#include "support/zmq_client.h"
 
 namespace twinhub::test {
 namespace {
@@ -175,34 +176,6 @@ struct EchoPath {
 
 // ---- ZeroMQ -------------------------------------------------------------------------------
 
-// A uuid4-shaped id, as the original agents put in "request_id".
-std::string uuid4(std::mt19937_64& rng) {
-  const uint64_t hi = (rng() & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;
-  const uint64_t lo = (rng() & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
-  char out[37];
-  std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
-  return out;
-}
-
-zmq::socket_t reqSocket(zmq::context_t& context, const std::string& address, int timeout_ms = kCallerTimeoutMs) {
-  zmq::socket_t socket(context, zmq::socket_type::req);
-  socket.set(zmq::sockopt::linger, 0);
-  socket.set(zmq::sockopt::rcvtimeo, timeout_ms);
-  socket.connect("tcp://" + address);
-  return socket;
-}
-
-std::optional<json> call(zmq::socket_t& socket, const json& request) {
-  (void)socket.send(zmq::buffer(request.dump()), zmq::send_flags::none);
-  zmq::message_t reply;
-  if (!socket.recv(reply, zmq::recv_flags::none)) return std::nullopt;
-  json parsed = json::parse(reply.to_string(), nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return std::nullopt;
-  return parsed;
-}
-
 json processRequest(const std::string& id, const std::string& caller, int seq) {
   return {{"action", "process"},
           {"request_id", id},
@@ -269,7 +242,7 @@ class ZmqLoad {
     for (int caller = 0; caller < callers; ++caller) {
       threads_.emplace_back([this, &context, address, caller, requests, pause] {
         std::mt19937_64 rng(std::random_device{}() ^ static_cast<uint64_t>(caller));
-        zmq::socket_t socket = reqSocket(context, address);
+        zmq::socket_t socket = reqSocket(context, address, kCallerTimeoutMs);
         const std::string name = "Caller" + std::to_string(caller);
         for (int i = 0; i < requests; ++i) {
           const std::string id = uuid4(rng);

@@ -16,6 +16,7 @@
 #include <zmq.hpp>
 
 #include "support/process.h"
+#include "support/zmq_client.h"
 
 namespace twinhub::test {
 namespace {
@@ -25,34 +26,6 @@ using json = nlohmann::json;
 constexpr auto kStartTimeout = 5000ms;
 // The original agents' callers give up after 5000 ms.
 constexpr int kCallerTimeoutMs = 5000;
-
-// A uuid4-shaped id, as the original agents put in "request_id".
-std::string uuid4(std::mt19937_64& rng) {
-  const uint64_t hi = (rng() & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;
-  const uint64_t lo = (rng() & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
-  char out[37];
-  std::snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
-  return out;
-}
-
-zmq::socket_t reqSocket(zmq::context_t& context, const std::string& address) {
-  zmq::socket_t socket(context, zmq::socket_type::req);
-  socket.set(zmq::sockopt::linger, 0);
-  socket.set(zmq::sockopt::rcvtimeo, kCallerTimeoutMs);
-  socket.connect("tcp://" + address);
-  return socket;
-}
-
-std::optional<json> call(zmq::socket_t& socket, const json& request) {
-  (void)socket.send(zmq::buffer(request.dump()), zmq::send_flags::none);
-  zmq::message_t reply;
-  if (!socket.recv(reply, zmq::recv_flags::none)) return std::nullopt;
-  json parsed = json::parse(reply.to_string(), nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return std::nullopt;
-  return parsed;
-}
 
 }  // namespace
 
@@ -81,7 +54,7 @@ TEST_CASE("Sidecar: ZeroMQ REQ/REP through direct mode, every request id answere
   for (int caller = 0; caller < kCallers; ++caller) {
     callers.emplace_back([&, caller] {
       std::mt19937_64 rng(std::random_device{}() ^ static_cast<uint64_t>(caller));
-      zmq::socket_t socket = reqSocket(context, front);
+      zmq::socket_t socket = reqSocket(context, front, kCallerTimeoutMs);
       for (int i = 0; i < kRequestsPerCaller; ++i) {
         const std::string id = uuid4(rng);
         json request = {{"action", "process"},
@@ -110,7 +83,7 @@ TEST_CASE("Sidecar: ZeroMQ REQ/REP through direct mode, every request id answere
   CHECK(mismatched == 0);
   CHECK(answered == kCallers * kRequestsPerCaller);
 
-  zmq::socket_t health = reqSocket(context, sim_health);
+  zmq::socket_t health = reqSocket(context, sim_health, kCallerTimeoutMs);
   std::optional<json> stats = call(health, {{"action", "sim_stats"}});
   REQUIRE(stats.has_value());
   INFO(stats->dump());
