@@ -33,7 +33,7 @@ class FakeHost : public SessionHost, public ConnectionOwner {
   FakeHost(Network& network, int index) : network_(network), inbox_("h" + std::to_string(index)) {
     frames_ = inbox_ + ".s";
   }
-  bool publish(const std::string& subject, const std::string& reply, std::string data) override;
+  bool publish(const std::string& subject, const std::string& reply, std::string_view data) override;
   bool hubAvailable() const override { return true; }
   const std::string& framesSubject() const override { return frames_; }
   const std::string& inbox() const override { return inbox_; }
@@ -194,7 +194,7 @@ class Network {
         if (type == FrameType::kOpenOk || type == FrameType::kOpenFail) {
           it->second->onOpenReply(type, frame->payload);
         } else {
-          it->second->onFrame(*frame, std::move(m.data));
+          it->second->onFrame(*frame, HubPayload(std::move(m.data)));
         }
       }
       return;
@@ -219,8 +219,8 @@ class Network {
   std::mt19937_64 random_{42};
 };
 
-bool FakeHost::publish(const std::string& subject, const std::string& reply, std::string data) {
-  network_.send(subject, reply, std::move(data));
+bool FakeHost::publish(const std::string& subject, const std::string& reply, std::string_view data) {
+  network_.send(subject, reply, std::string(data));
   return true;
 }
 

@@ -60,12 +60,13 @@ void onMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) 
   message.tag = ctx->tag;
   message.subject = natsMsg_GetSubject(msg);
   if (const char* reply = natsMsg_GetReply(msg)) message.reply = reply;
-  message.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
   message.no_responders = natsMsg_IsNoResponders(msg);
-  natsMsg_Destroy(msg);
+  message.data = HubPayload::adopt(msg);  // no copy: the loop writes from cnats's message
   Callbacks* cb = ctx->callbacks;
-  cb->executor->post([listener = cb->listener, index = cb->index, message = std::move(message)]() mutable {
-    listener->onHubMessage(index, std::move(message));
+  // std::function wants a copyable closure; the payload moves once, through the shared_ptr.
+  cb->executor->post([listener = cb->listener, index = cb->index,
+                      shared = std::make_shared<HubMessage>(std::move(message))] {
+    listener->onHubMessage(index, std::move(*shared));
   });
 }
 
@@ -130,17 +131,16 @@ namespace {
 constexpr size_t kFastPublishMaxBytes = 16 * 1024;
 }
 
-void HubClient::publish(std::string subject, std::string reply, std::string data) {
+void HubClient::publish(std::string subject, std::string reply, std::string_view data) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    Publish publish{std::move(subject), std::move(reply), std::move(data)};
     if (fast_publish_ && connection_ && !worker_busy_ && commands_.empty() && !stopping_ &&
-        publish.data.size() <= kFastPublishMaxBytes) {
+        data.size() <= kFastPublishMaxBytes) {
       // Under the lock, so the worker cannot send anything meanwhile: order holds.
-      sendPublish(publish);
+      sendPublish(subject, reply, data);
       return;
     }
-    commands_.push_back(std::move(publish));
+    commands_.push_back(Publish{std::move(subject), std::move(reply), std::string(data)});
   }
   wake_.notify_one();
 }
@@ -150,12 +150,11 @@ void HubClient::setFastPublish(bool enabled) {
   fast_publish_ = enabled;
 }
 
-void HubClient::sendPublish(const Publish& pub) {
-  natsStatus s = pub.reply.empty()
-                     ? natsConnection_Publish(connection_, pub.subject.c_str(), pub.data.data(),
-                                              static_cast<int>(pub.data.size()))
-                     : natsConnection_PublishRequest(connection_, pub.subject.c_str(), pub.reply.c_str(),
-                                                     pub.data.data(), static_cast<int>(pub.data.size()));
+void HubClient::sendPublish(const std::string& subject, const std::string& reply, std::string_view data) {
+  natsStatus s = reply.empty() ? natsConnection_Publish(connection_, subject.c_str(), data.data(),
+                                                        static_cast<int>(data.size()))
+                               : natsConnection_PublishRequest(connection_, subject.c_str(), reply.c_str(),
+                                                               data.data(), static_cast<int>(data.size()));
   if (s != NATS_OK) publish_failures_.fetch_add(1);
 }
 
@@ -215,7 +214,7 @@ void HubClient::connect() {
 void HubClient::execute(Command& command) {
   if (!connection_) return;
   if (auto* pub = std::get_if<Publish>(&command)) {
-    sendPublish(*pub);
+    sendPublish(pub->subject, pub->reply, pub->data);
   } else if (auto* sub = std::get_if<Subscribe>(&command)) {
     if (subscriptions_.count(sub->tag)) return;
     auto* ctx = new SubscriptionContext{callbacks_.get(), sub->tag};

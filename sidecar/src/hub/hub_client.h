@@ -21,10 +21,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <variant>
 
 #include "common/loop_executor.h"
+#include "hub/hub_payload.h"
 
 typedef struct __natsConnection natsConnection;
 typedef struct __natsSubscription natsSubscription;
@@ -45,7 +47,7 @@ struct HubMessage {
   int tag = 0;  // the subscription's tag
   std::string subject;
   std::string reply;
-  std::string data;
+  HubPayload data;
   bool no_responders = false;  // the hub's answer to an OPEN nobody serves
 };
 
@@ -75,7 +77,7 @@ class HubClient {
   // listener with `tag`. cnats renews subscriptions after a reconnect.
   void subscribe(int tag, const std::string& subject, const std::string& queue);
   void unsubscribe(int tag);
-  void publish(std::string subject, std::string reply, std::string data);
+  void publish(std::string subject, std::string reply, std::string_view data);
   // Drops queued publishes (the hub is down: they will be re-sent elsewhere).
   void discardPending();
   // Allows small publishes from the caller's thread when the worker is idle (see above).
@@ -101,7 +103,7 @@ class HubClient {
   void run();
   void connect();
   void execute(Command& command);
-  void sendPublish(const Publish& publish);
+  void sendPublish(const std::string& subject, const std::string& reply, std::string_view data);
 
   const size_t index_;
   const HubOptions options_;

@@ -52,9 +52,9 @@ void HubSet::stop() {
   for (Hub& hub : hubs_) hub.client.reset();
 }
 
-bool HubSet::publish(const std::string& subject, const std::string& reply, std::string data) {
+bool HubSet::publish(const std::string& subject, const std::string& reply, std::string_view data) {
   if (!active_ || stopped_) return false;
-  hubs_[*active_].client->publish(subject, reply, std::move(data));
+  hubs_[*active_].client->publish(subject, reply, data);
   return true;
 }
 

@@ -55,7 +55,7 @@ class HubSet : public HubClientListener {
   std::optional<size_t> active() const { return active_; }
 
   // Through the active hub; false when no hub is usable.
-  bool publish(const std::string& subject, const std::string& reply, std::string data);
+  bool publish(const std::string& subject, const std::string& reply, std::string_view data);
   // On every hub (subscriptions are per connection; queue groups make delivery once).
   void subscribeAll(int tag, const std::string& subject, const std::string& queue);
   void unsubscribeAll(int tag);

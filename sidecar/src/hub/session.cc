@@ -19,7 +19,7 @@ constexpr uint64_t kNsPerMs = 1000000;
 struct Session::SocketWrite {
   uv_write_t req;
   Session* session;
-  std::string holder;
+  HubPayload holder;
   uint64_t seq;
   size_t length;
 };
@@ -163,7 +163,10 @@ void Session::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
       self->stats_->bytesUpstream(length);
       if (self->turn_started_ns_ == 0) self->turn_started_ns_ = uv_hrtime();
     }
-    self->sendSequenced(FrameType::kData, std::string_view(buffer->data, length));
+    for (size_t at = 0; at < length; at += wire::kDataFramePayload) {
+      const size_t part = std::min(wire::kDataFramePayload, length - at);
+      self->sendSequenced(FrameType::kData, std::string_view(buffer->data + at, part));
+    }
   }
   if (buffer) self->context_.pool.release(buffer);
   if (nread >= 0 || self->ended_) return;
@@ -248,7 +251,7 @@ void Session::handleAcks(const wire::FrameHeader& h) {
   }
 }
 
-void Session::onFrame(const wire::Frame& frame, std::string&& message) {
+void Session::onFrame(const wire::Frame& frame, HubPayload&& message) {
   if (ended_ || phase_ != Phase::kOpen) return;
   handleAcks(frame.header);
   switch (frame.header.type) {
@@ -276,7 +279,7 @@ void Session::onFrame(const wire::Frame& frame, std::string&& message) {
   maybeFinish();
 }
 
-void Session::deliver(const wire::Frame& frame, std::string&& message) {
+void Session::deliver(const wire::Frame& frame, HubPayload&& message) {
   const uint64_t seq = frame.header.seq;
   if (frame.header.type == FrameType::kFin) {
     peer_fin_seq_ = seq;
@@ -293,7 +296,7 @@ void Session::deliver(const wire::Frame& frame, std::string&& message) {
       turn_started_ns_ = 0;
     }
   }
-  const size_t offset = static_cast<size_t>(frame.payload.data() - message.data());
+  const size_t offset = static_cast<size_t>(frame.payload.data() - message.view().data());
   size_t done = 0;
   if (socket_queued_ == 0) {
     uv_buf_t whole = uv_buf_init(const_cast<char*>(frame.payload.data()), static_cast<unsigned>(length));
@@ -347,8 +350,8 @@ void Session::onShutdown(uv_shutdown_t* req, int status) {
 
 void Session::written(uint64_t seq) {
   written_seq_ = std::max(written_seq_, seq);
-  ++written_since_ack_;  // in frames of up to 64 KiB
-  const size_t urgent_frames = std::max<size_t>(1, settings_.window_bytes / 4 / PooledBuffer::kCapacity);
+  ++written_since_ack_;
+  const size_t urgent_frames = std::max<size_t>(1, settings_.window_bytes / 4 / wire::kDataFramePayload);
   if (written_since_ack_ >= urgent_frames) {
     flushAck();
   } else if (!ack_queued_) {

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "common/net_address.h"
+#include "hub/hub_payload.h"
 #include "hub/hub_stats.h"
 #include "proxy/front_connection.h"
 #include "proxy/proxy_context.h"
@@ -46,7 +47,7 @@ class SessionHost {
  public:
   // Publishes through the active hub; false when no hub is usable (the frame stays queued in the
   // session and goes out on the next hub change).
-  virtual bool publish(const std::string& subject, const std::string& reply, std::string data) = 0;
+  virtual bool publish(const std::string& subject, const std::string& reply, std::string_view data) = 0;
   virtual bool hubAvailable() const = 0;
   // This sidecar's subject for session frames and its inbox (for OPEN replies).
   virtual const std::string& framesSubject() const = 0;
@@ -92,9 +93,9 @@ class Session : public FrontConnection {
   // Server end: the client re-sent OPEN (after a hub change); answer again if open.
   void onDuplicateOpen();
 
-  // A frame for this session. `message` holds the encoded frame; DATA payloads are moved into
-  // socket writes without a copy.
-  void onFrame(const wire::Frame& frame, std::string&& message);
+  // A frame for this session. `message` holds the encoded frame (`frame` points into it); DATA
+  // payloads go into socket writes without a copy.
+  void onFrame(const wire::Frame& frame, HubPayload&& message);
   // The active hub changed: re-send what the peer has not received.
   void onHubChanged();
   // Periodic: OPEN and connect deadlines, retransmission, keepalive, peer timeout.
@@ -127,7 +128,7 @@ class Session : public FrontConnection {
   void transmit(const std::string& frame);
   void resendUnacked();
   void handleAcks(const wire::FrameHeader& header);
-  void deliver(const wire::Frame& frame, std::string&& message);
+  void deliver(const wire::Frame& frame, HubPayload&& message);
   void written(uint64_t seq);
   void maybeFinish();
   void sendOpen();

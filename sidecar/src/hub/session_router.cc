@@ -111,8 +111,8 @@ FrontConnection* SessionRouter::create(const FrontSettings& settings, std::share
 
 void SessionRouter::onConnectionClosed(FrontConnection* connection) { delete connection; }
 
-bool SessionRouter::publish(const std::string& subject, const std::string& reply, std::string data) {
-  return hub_set_->publish(subject, reply, std::move(data));
+bool SessionRouter::publish(const std::string& subject, const std::string& reply, std::string_view data) {
+  return hub_set_->publish(subject, reply, data);
 }
 
 void SessionRouter::onActiveHubChanged(std::optional<size_t> hub) {
@@ -147,7 +147,7 @@ void SessionRouter::reply(const std::string& to, FrameType type, uint64_t sessio
 
 void SessionRouter::handleSessionFrame(HubMessage&& message) {
   std::string error;
-  auto frame = wire::decodeFrame(message.data, &error);
+  auto frame = wire::decodeFrame(message.data.view(), &error);
   if (!frame) {
     stats_.frameDropped("malformed");
     spdlog::debug("dropped a malformed frame on {}: {}", message.subject, error);
@@ -187,7 +187,7 @@ void SessionRouter::handleOpenReply(HubMessage&& message) {
 
 void SessionRouter::handleOpen(HubMessage&& message) {
   std::string error;
-  auto frame = wire::decodeFrame(message.data, &error);
+  auto frame = wire::decodeFrame(message.data.view(), &error);
   if (!frame || frame->header.type != FrameType::kOpen || frame->payload.empty() || message.reply.empty()) {
     stats_.frameDropped("malformed");
     spdlog::debug("dropped a malformed OPEN: {}", frame ? "wrong type or no reply" : error);

@@ -65,7 +65,7 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   void onHubMessage(size_t hub, HubMessage&& message) override;
 
   // SessionHost
-  bool publish(const std::string& subject, const std::string& reply, std::string data) override;
+  bool publish(const std::string& subject, const std::string& reply, std::string_view data) override;
   bool hubAvailable() const override { return hub_set_->active().has_value(); }
   const std::string& framesSubject() const override { return frames_subject_; }
   const std::string& inbox() const override { return inbox_; }
