@@ -9,6 +9,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "hub/direct_write_registry.h"
 #include "hub/session.h"
 #include "support/tcp_client.h"
 #include "support/test_servers.h"
@@ -24,13 +25,17 @@ struct Faults {
   double duplicate = 0;
   int max_delay_ticks = 0;  // random delay per message: reorders
   int hub_change_every_ticks = 0;
+  bool direct_writes = false;  // DATA frames go through DirectWriteLanes first (partly, when the socket is full)
+  int reader_pause_ms = 0;     // the caller pauses after every 256 KiB it reads: its socket fills up
 };
 
 class Network;
+constexpr int kFramesTag = 1;
 
 class FakeHost : public SessionHost, public ConnectionOwner {
  public:
-  FakeHost(Network& network, int index) : network_(network), inbox_("h" + std::to_string(index)) {
+  FakeHost(Network& network, int index, bool direct_writes)
+      : network_(network), inbox_("h" + std::to_string(index)), direct_writes_enabled_(direct_writes) {
     frames_ = inbox_ + ".s";
   }
   bool publish(const std::string& subject, const std::string& reply, std::string_view data) override;
@@ -49,6 +54,9 @@ class FakeHost : public SessionHost, public ConnectionOwner {
     ++ended;
   }
   HubStats& hubStats() override { return stats_; }
+  std::shared_ptr<DirectWriteLane> directWriteLane(uint64_t session, int fd) override {
+    return direct_writes_enabled_ ? direct_writes.add(session, fd) : nullptr;
+  }
   void onConnectionClosed(FrontConnection* connection) override {
     delete connection;
     ++closed;
@@ -63,6 +71,7 @@ class FakeHost : public SessionHost, public ConnectionOwner {
   }
 
   std::unordered_map<uint64_t, Session*> sessions;
+  DirectWriteRegistry direct_writes{kFramesTag};
   int ended = 0;
   int closed = 0;
 
@@ -72,12 +81,13 @@ class FakeHost : public SessionHost, public ConnectionOwner {
   std::string frames_;
   std::vector<Session*> due_;
   NullHubStats stats_;
+  bool direct_writes_enabled_;
 };
 
 class Network {
  public:
   Network(uv_loop_t* loop, Faults faults, std::string agent)
-      : context_(loop), faults_(faults), agent_(std::move(agent)), client_(*this, 0), server_(*this, 1) {
+      : context_(loop), faults_(faults), agent_(std::move(agent)), client_(*this, 0, faults.direct_writes), server_(*this, 1, faults.direct_writes) {
     uv_timer_init(loop, &timer_);
     timer_.data = this;
     uv_timer_start(&timer_, onTimer, 1, 1);
@@ -116,6 +126,8 @@ class Network {
   FakeHost& server() { return server_; }
   int lost = 0;
   int hub_changes = 0;
+  int direct_frames = 0;   // written by a DirectWriteLane
+  int partial_frames = 0;  // of which only a prefix (the rest went through the loop)
 
  private:
   struct Message {
@@ -187,14 +199,20 @@ class Network {
     }
     FakeHost& host = m.subject.rfind("h0", 0) == 0 ? client_ : server_;
     if (m.subject == host.framesSubject()) {
-      auto frame = wire::decodeFrame(m.data, nullptr);
+      HubMessage message;
+      message.tag = kFramesTag;
+      message.data = HubPayload(std::move(m.data));
+      host.direct_writes.inspect(message);  // what a hub's delivery thread does first
+      auto frame = wire::decodeFrame(message.data.view(), nullptr);
       REQUIRE(frame);
       if (auto it = host.sessions.find(frame->header.session); it != host.sessions.end()) {
         const FrameType type = frame->header.type;
         if (type == FrameType::kOpenOk || type == FrameType::kOpenFail) {
           it->second->onOpenReply(type, frame->payload);
         } else {
-          it->second->onFrame(*frame, HubPayload(std::move(m.data)));
+          if (message.written_directly) ++direct_frames;
+          if (message.written_directly && message.written_directly < frame->payload.size()) ++partial_frames;
+          it->second->onFrame(*frame, std::move(message.data), message.written_directly);
         }
       }
       return;
@@ -225,7 +243,12 @@ bool FakeHost::publish(const std::string& subject, const std::string& reply, std
 }
 
 // Sends `bytes` through the network to the echo server and checks every byte that comes back.
-void runEcho(const Faults& faults, size_t bytes) {
+struct EchoRun {
+  int direct_frames;
+  int partial_frames;
+};
+
+EchoRun runEcho(const Faults& faults, size_t bytes) {
   test::EchoServer echo;
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -260,6 +283,9 @@ void runEcho(const Faults& faults, size_t bytes) {
       test::fillPattern(7, received, want.data(), n);
       ok = std::equal(got.begin(), got.begin() + n, want.begin());
       received += n;
+      if (faults.reader_pause_ms && received % (256 * 1024) < n) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(faults.reader_pause_ms));
+      }
     }
     std::string rest;
     // After the echo of every byte, the half-close comes back as EOF.
@@ -279,6 +305,7 @@ void runEcho(const Faults& faults, size_t bytes) {
   CHECK(idle);  // both ends finished cleanly and were freed
   CHECK(uv_loop_close(&loop) == 0);
   INFO("frames lost: " << network.lost << ", hub changes: " << network.hub_changes);
+  return EchoRun{network.direct_frames, network.partial_frames};
 }
 
 }  // namespace
@@ -300,4 +327,31 @@ TEST_CASE("Session: nothing lost or duplicated across repeated hub changes", "[u
   faults.hub_change_every_ticks = 7;
   faults.max_delay_ticks = 2;
   runEcho(faults, 2 * 1024 * 1024);
+}
+
+TEST_CASE("Session: direct writes from the hub's thread keep every byte once and in order", "[unit]") {
+  Faults faults;
+  faults.direct_writes = true;
+  EchoRun run = runEcho(faults, 4 * 1024 * 1024);
+  CHECK(run.direct_frames > 0);
+}
+
+TEST_CASE("Session: a direct write the socket takes only partly is finished by the loop", "[unit]") {
+  Faults faults;
+  faults.direct_writes = true;
+  faults.reader_pause_ms = 20;
+  EchoRun run = runEcho(faults, 8 * 1024 * 1024);
+  CHECK(run.direct_frames > 0);
+  CHECK(run.partial_frames > 0);
+}
+
+TEST_CASE("Session: direct writes survive loss, copies, delays and hub changes", "[unit]") {
+  Faults faults;
+  faults.direct_writes = true;
+  faults.loss = 0.05;
+  faults.duplicate = 0.05;
+  faults.max_delay_ticks = 3;
+  faults.hub_change_every_ticks = 7;
+  EchoRun run = runEcho(faults, 2 * 1024 * 1024);
+  CHECK(run.direct_frames > 0);
 }

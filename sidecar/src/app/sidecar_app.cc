@@ -35,6 +35,7 @@ SessionRouterOptions routerOptions(const SidecarConfig& config) {
   options.hubs.suspect_after_ms = config.hub.suspect_after_ms;
   options.hubs.failback_hold_ms = config.hub.failback_hold_ms;
   options.session.window_bytes = config.hub.window_bytes;
+  options.direct_writes = config.hub.direct_writes;
   options.session.open_timeout_ms = config.hub.open_timeout_ms;
   options.session.connect_timeout_ms = config.proxy.connect_timeout_ms;
   return options;

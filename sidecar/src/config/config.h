@@ -68,6 +68,7 @@ struct HubTuning {
   uint32_t failback_hold_ms = 5000;  // a recovered preferred hub must stay up this long
   uint32_t window_bytes = 2 * 1024 * 1024;  // unacknowledged bytes per session and direction
   uint32_t open_timeout_ms = 900;    // a session that gets no answer to OPEN is closed
+  bool direct_writes = true;         // DATA frames from a hub may go to the socket from cnats's thread
   std::string subject_prefix = "th.";
   bool operator==(const HubTuning&) const = default;
 };

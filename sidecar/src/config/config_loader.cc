@@ -67,6 +67,16 @@ class Reader {
     return true;
   }
 
+  bool boolean(const YAML::Node& node, const std::string& what, bool* out) {
+    const std::string text = node.IsScalar() ? node.Scalar() : "";
+    if (text != "true" && text != "false") {
+      error(node, what + " must be true or false");
+      return false;
+    }
+    *out = text == "true";
+    return true;
+  }
+
   bool address(const YAML::Node& node, const std::string& what, NetAddress* out) {
     std::string text;
     if (!string(node, what, &text)) return false;
@@ -132,7 +142,8 @@ void readProxy(Reader& r, const YAML::Node& node, ProxyConfig& p) {
 
 void readHubTuning(Reader& r, const YAML::Node& node, HubTuning& h) {
   if (!r.checkMap(node, "hub_options", {"ping_interval_ms", "max_pings_out", "probe_interval_ms", "suspect_after_ms",
-                                         "failback_hold_ms", "window_bytes", "open_timeout_ms", "subject_prefix"})) {
+                                         "failback_hold_ms", "window_bytes", "open_timeout_ms", "subject_prefix",
+                                         "direct_writes"})) {
     return;
   }
   if (node["ping_interval_ms"]) r.uint(node["ping_interval_ms"], "hub_options.ping_interval_ms", 10, 600000, &h.ping_interval_ms);
@@ -142,6 +153,7 @@ void readHubTuning(Reader& r, const YAML::Node& node, HubTuning& h) {
   if (node["failback_hold_ms"]) r.uint(node["failback_hold_ms"], "hub_options.failback_hold_ms", 0, 3600000, &h.failback_hold_ms);
   if (node["window_bytes"]) r.uint(node["window_bytes"], "hub_options.window_bytes", 65536, 1u << 30, &h.window_bytes);
   if (node["open_timeout_ms"]) r.uint(node["open_timeout_ms"], "hub_options.open_timeout_ms", 10, 600000, &h.open_timeout_ms);
+  if (node["direct_writes"]) r.boolean(node["direct_writes"], "hub_options.direct_writes", &h.direct_writes);
   if (node["subject_prefix"]) {
     if (r.string(node["subject_prefix"], "hub_options.subject_prefix", &h.subject_prefix) && h.subject_prefix.back() != '.') {
       r.error(node["subject_prefix"], "hub_options.subject_prefix must end with '.'");

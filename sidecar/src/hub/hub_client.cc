@@ -12,6 +12,7 @@ namespace twinhub {
 struct HubClient::Callbacks {
   LoopExecutor* executor = nullptr;
   HubClientListener* listener = nullptr;
+  HubMessageInspector* inspector = nullptr;
   size_t index = 0;
   std::string name;
 
@@ -63,6 +64,7 @@ void onMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) 
   message.no_responders = natsMsg_IsNoResponders(msg);
   message.data = HubPayload::adopt(msg);  // no copy: the loop writes from cnats's message
   Callbacks* cb = ctx->callbacks;
+  if (cb->inspector) cb->inspector->inspect(message);
   // std::function wants a copyable closure; the payload moves once, through the shared_ptr.
   cb->executor->post([listener = cb->listener, index = cb->index,
                       shared = std::make_shared<HubMessage>(std::move(message))] {
@@ -81,10 +83,12 @@ void onSubscriptionComplete(void* closure) {
 
 }  // namespace
 
-HubClient::HubClient(size_t index, HubOptions options, LoopExecutor& executor, HubClientListener& listener)
+HubClient::HubClient(size_t index, HubOptions options, LoopExecutor& executor, HubClientListener& listener,
+                     HubMessageInspector* inspector)
     : index_(index), options_(std::move(options)), callbacks_(std::make_shared<Callbacks>()) {
   callbacks_->executor = &executor;
   callbacks_->listener = &listener;
+  callbacks_->inspector = inspector;
   callbacks_->index = index;
   callbacks_->name = options_.name;
 }

@@ -49,6 +49,17 @@ struct HubMessage {
   std::string reply;
   HubPayload data;
   bool no_responders = false;  // the hub's answer to an OPEN nobody serves
+  size_t written_directly = 0;  // payload bytes an inspector already wrote to a session's socket
+};
+
+// Sees every message on cnats's delivery thread, before the hand-off to the loop (see
+// direct_write_registry.h). Must be thread-safe and must not block.
+class HubMessageInspector {
+ public:
+  virtual void inspect(HubMessage& message) = 0;
+
+ protected:
+  ~HubMessageInspector() = default;
 };
 
 class HubClientListener {
@@ -63,7 +74,8 @@ class HubClientListener {
 
 class HubClient {
  public:
-  HubClient(size_t index, HubOptions options, LoopExecutor& executor, HubClientListener& listener);
+  HubClient(size_t index, HubOptions options, LoopExecutor& executor, HubClientListener& listener,
+            HubMessageInspector* inspector = nullptr);
   ~HubClient();  // closes the connection and waits (bounded) for cnats to stop calling back
   HubClient(const HubClient&) = delete;
   HubClient& operator=(const HubClient&) = delete;

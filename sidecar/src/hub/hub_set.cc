@@ -21,14 +21,14 @@ const char* hubStateName(HubState state) {
 }
 
 HubSet::HubSet(uv_loop_t* loop, LoopExecutor& executor, std::vector<HubOptions> hubs, HubSetOptions options,
-               HubSetListener& listener, HubStats& stats)
+               HubSetListener& listener, HubStats& stats, HubMessageInspector* inspector)
     : options_(std::move(options)), listener_(listener), stats_(stats) {
   uv_timer_init(loop, &timer_);
   timer_.data = this;
   for (size_t i = 0; i < hubs.size(); ++i) {
     Hub hub;
     hub.probe_subject = wire::hubProbeSubject(options_.inbox, hubs[i].name);
-    hub.client = std::make_unique<HubClient>(i, std::move(hubs[i]), executor, *this);
+    hub.client = std::make_unique<HubClient>(i, std::move(hubs[i]), executor, *this, inspector);
     hubs_.push_back(std::move(hub));
   }
 }

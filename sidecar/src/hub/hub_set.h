@@ -40,7 +40,7 @@ class HubSetListener {
 class HubSet : public HubClientListener {
  public:
   HubSet(uv_loop_t* loop, LoopExecutor& executor, std::vector<HubOptions> hubs, HubSetOptions options,
-         HubSetListener& listener, HubStats& stats);
+         HubSetListener& listener, HubStats& stats, HubMessageInspector* inspector = nullptr);
   ~HubSet();
   HubSet(const HubSet&) = delete;
   HubSet& operator=(const HubSet&) = delete;

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "common/net_address.h"
+#include "hub/direct_write_lane.h"
 #include "hub/hub_payload.h"
 #include "hub/hub_stats.h"
 #include "proxy/front_connection.h"
@@ -57,6 +58,9 @@ class SessionHost {
   virtual void ackDue(Session* session) = 0;
   // The session is over (its socket may still be closing): forget its id.
   virtual void sessionEnded(Session* session) = 0;
+  // A lane for writing this session's DATA frames from the hub's delivery thread (see
+  // direct_write_lane.h), or nullptr: every frame then goes through the loop.
+  virtual std::shared_ptr<DirectWriteLane> directWriteLane(uint64_t session, int fd) = 0;
   virtual HubStats& hubStats() = 0;
 
  protected:
@@ -94,8 +98,9 @@ class Session : public FrontConnection {
   void onDuplicateOpen();
 
   // A frame for this session. `message` holds the encoded frame (`frame` points into it); DATA
-  // payloads go into socket writes without a copy.
-  void onFrame(const wire::Frame& frame, HubPayload&& message);
+  // payloads go into socket writes without a copy. `written_directly`: payload bytes the direct
+  // write lane already wrote to the socket.
+  void onFrame(const wire::Frame& frame, HubPayload&& message, size_t written_directly = 0);
   // The active hub changed: re-send what the peer has not received.
   void onHubChanged();
   // Periodic: OPEN and connect deadlines, retransmission, keepalive, peer timeout.
@@ -129,6 +134,13 @@ class Session : public FrontConnection {
   void resendUnacked();
   void handleAcks(const wire::FrameHeader& header);
   void deliver(const wire::Frame& frame, HubPayload&& message);
+  void onDirectWrite(const wire::Frame& frame, HubPayload&& message, size_t written);
+  void countDelivered(size_t length);
+  // Writes payload bytes [done, end) of `frame`, queueing what the socket does not take at once.
+  void writeToSocket(const wire::Frame& frame, HubPayload&& message, size_t done);
+  // Takes in what the direct write lane did; true while a partly written frame waits for the loop.
+  bool absorbLane(const DirectWriteLane::Progress& progress);
+  void maybeOpenLane();
   void written(uint64_t seq);
   void maybeFinish();
   void sendOpen();
@@ -177,6 +189,8 @@ class Session : public FrontConnection {
   uint64_t peer_fin_seq_ = 0;
   bool shutdown_done_ = false;
   bool ack_queued_ = false;
+
+  std::shared_ptr<DirectWriteLane> lane_;
 
   bool socket_closing_ = false;
   bool ended_ = false;

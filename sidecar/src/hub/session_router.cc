@@ -33,13 +33,15 @@ SessionRouter::SessionRouter(ProxyContext& context, LoopExecutor& executor, std:
     : context_(context),
       options_(std::move(options)),
       stats_(stats),
+      direct_writes_(kFramesTag),
       server_stats_(std::make_shared<NullFrontStats>()),
       random_(std::random_device{}()) {
   inbox_ = wire::inboxSubject(options_.subject_prefix, options_.sidecar_id, randomNonce(random_));
   frames_subject_ = wire::sessionFramesSubject(inbox_);
   options_.hubs.inbox = inbox_;
   for (HubOptions& hub : hubs) hub.client_name = options_.sidecar_id + "@" + hub.name;
-  hub_set_ = std::make_unique<HubSet>(context_.loop, executor, std::move(hubs), options_.hubs, *this, stats_);
+  hub_set_ = std::make_unique<HubSet>(context_.loop, executor, std::move(hubs), options_.hubs, *this, stats_,
+                                      &direct_writes_);
   uv_timer_init(context_.loop, &tick_timer_);
   uv_timer_init(context_.loop, &ack_timer_);
   tick_timer_.data = this;
@@ -159,7 +161,7 @@ void SessionRouter::handleSessionFrame(HubMessage&& message) {
     if (type == FrameType::kOpenOk || type == FrameType::kOpenFail) {
       it->second->onOpenReply(type, frame->payload);
     } else {
-      it->second->onFrame(*frame, std::move(message.data));
+      it->second->onFrame(*frame, std::move(message.data), message.written_directly);
     }
     return;
   }
@@ -228,8 +230,13 @@ void SessionRouter::onAckTimer(uv_timer_t* timer) {
   }
 }
 
+std::shared_ptr<DirectWriteLane> SessionRouter::directWriteLane(uint64_t session, int fd) {
+  return options_.direct_writes ? direct_writes_.add(session, fd) : nullptr;
+}
+
 void SessionRouter::sessionEnded(Session* session) {
   sessions_.erase(session->id());
+  direct_writes_.remove(session->id());
   if (session->ackQueued()) {
     ack_due_.erase(std::remove(ack_due_.begin(), ack_due_.end(), session), ack_due_.end());
     session->setAckQueued(false);

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hub/direct_write_registry.h"
 #include "hub/hub_set.h"
 #include "hub/session.h"
 #include "proxy/front.h"
@@ -32,6 +33,7 @@ struct SessionRouterOptions {
   SessionSettings session;
   uint32_t tick_ms = 20;
   uint32_t time_wait_ms = 30000;
+  bool direct_writes = true;  // DirectWriteLanes for open sessions (see direct_write_lane.h)
 };
 
 class SessionRouter : public HubSetListener, public SessionHost, public ConnectionFactory, public ConnectionOwner {
@@ -72,6 +74,7 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   std::string serviceOpenSubject(const std::string& service) const override;
   void ackDue(Session* session) override;
   void sessionEnded(Session* session) override;
+  std::shared_ptr<DirectWriteLane> directWriteLane(uint64_t session, int fd) override;
   HubStats& hubStats() override { return stats_; }
 
  private:
@@ -95,6 +98,7 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   HubStats& stats_;
   std::string inbox_;
   std::string frames_subject_;
+  DirectWriteRegistry direct_writes_;  // before hub_set_: cnats's threads use it until the hubs stop
   std::unique_ptr<HubSet> hub_set_;
   std::unordered_map<uint64_t, Session*> sessions_;
   std::unordered_map<uint64_t, Ended> ended_;

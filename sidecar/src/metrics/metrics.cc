@@ -51,7 +51,8 @@ struct Metrics::Families {
         open_duration(BuildHistogram().Name("twinhub_session_open_duration_seconds").Help("OPEN sent to OPEN_OK received").Register(r)),
         resent_frames(BuildCounter().Name("twinhub_session_resent_frames_total").Help("Frames sent again after a hub change or timeout").Register(r)),
         resent_bytes(BuildCounter().Name("twinhub_session_resent_bytes_total").Help("Payload bytes sent again after a hub change or timeout").Register(r)),
-        frames_dropped(BuildCounter().Name("twinhub_frames_dropped_total").Help("Frames dropped, by reason (malformed, duplicate, out_of_order, unknown_session, late)").Register(r)) {}
+        frames_dropped(BuildCounter().Name("twinhub_frames_dropped_total").Help("Frames dropped, by reason (malformed, duplicate, out_of_order, unknown_session, late)").Register(r)),
+        frames_direct(BuildCounter().Name("twinhub_frames_written_direct_total").Help("DATA frames written to the socket from the hub's delivery thread, by result (whole; partial: the loop wrote the rest)").Register(r)) {}
 
   prometheus::Family<prometheus::Counter>& connections;
   prometheus::Family<prometheus::Gauge>& active;
@@ -76,6 +77,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>& resent_frames;
   prometheus::Family<prometheus::Counter>& resent_bytes;
   prometheus::Family<prometheus::Counter>& frames_dropped;
+  prometheus::Family<prometheus::Counter>& frames_direct;
 };
 
 namespace {
@@ -146,6 +148,9 @@ class PrometheusHubStats : public HubStats {
     f_.resent_bytes.Add({}).Increment(static_cast<double>(bytes));
   }
   void frameDropped(const std::string& reason) override { f_.frames_dropped.Add({{"reason", reason}}).Increment(); }
+  void frameWrittenDirectly(bool whole) override {
+    f_.frames_direct.Add({{"result", whole ? "whole" : "partial"}}).Increment();
+  }
 
  private:
   Metrics::Families& f_;
