@@ -237,8 +237,8 @@ int run_pair(const Args& a) {
 }
 
 // -------------------------------------------------------------------------------------- stream
-// The bulk floor: one connection publishes --mb MiB in --size-byte messages (default 64 KiB, the
-// sidecar's frame size), a second connection subscribed through the same URL receives them all.
+// The bulk floor: one connection publishes --mb MiB in --size-byte messages (default 16 KiB, the
+// sidecars' DATA frame size), a second connection subscribed through the same URL receives them all.
 std::atomic<long> g_stream_received{0};
 
 void on_stream(natsConnection*, natsSubscription*, natsMsg* msg, void*) {
@@ -281,7 +281,7 @@ void usage() {
       "  pair    --requester-url URL --responder-url URL [--count N] [--warmup N] [--size B] [--subject S]\n"
       "  respond --url URL [--subject S]\n"
       "  request --url URL [--count N] [--warmup N] [--size B] [--subject S]\n"
-      "  stream  --url URL [--mb MiB] [--size B]   one-way bulk pub/sub floor (--size default 65536)\n"
+      "  stream  --url URL [--mb MiB] [--size B]   one-way bulk pub/sub floor (--size default 16384)\n"
       "  common: --max-seconds S (default 300), --send-asap 0|1 (default 1)\n");
 }
 
@@ -296,7 +296,7 @@ int main(int argc, char** argv) {
   Args a;
   a.mode = argv[1];
   long mb = 256;
-  if (a.mode == "stream") a.size = 65536;
+  if (a.mode == "stream") a.size = 16384;
   for (int i = 2; i < argc; ++i) {
     std::string k = argv[i];
     auto val = [&]() -> std::string {

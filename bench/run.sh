@@ -21,8 +21,9 @@
 #   cnats-floor        bare cnats request/reply (bench/cnats_floor.cc), requester and
 #            responder processes both on the edge hub, SendAsap on both: what a round trip through
 #            a hub costs without twinhub. Measured in the same interleaved rounds as the paths.
-#            Its MB/s is the bulk floor: one-way 64 KiB pub/sub between two bare connections on
-#            edge (cnats_floor stream), while the paths' MB/s is an echo.
+#            Its MB/s is the bulk floor: one-way 16 KiB pub/sub (the sidecars' DATA frame size)
+#            between two bare connections on edge (cnats_floor stream), while the paths' MB/s is
+#            an echo, which crosses the hub twice.
 #   cnats-floor-cross  the same with the requester on edge and the responder on central (leaf link).
 #   The hub rows need nats-server (apt-get install nats-server) and are skipped cleanly without it.
 # A path whose program is missing or fails to start is skipped with a note; the others still run.
@@ -395,13 +396,14 @@ measure_floor() {
   R[$name:p50_rounds]+="$(kv "$line" p50_us) " R[$name:p99_rounds]+="$(kv "$line" p99_us) "
 }
 
-# The bulk floor: one-way 64 KiB pub/sub between two bare cnats connections on the edge hub
-# (hub mode's bulk row is an echo: each byte crosses the hub twice, once each way).
+# The bulk floor: one-way pub/sub of 16 KiB messages (the sidecars' frame size, see
+# wire::kDataFramePayload) between two bare cnats connections on the edge hub (hub mode's bulk row
+# is an echo: each byte crosses the hub twice, once each way).
 measure_floor_bulk() {
   local name=$1 line
   [[ ${R[$name:floor]} == same && -z ${R[$name:skip]:-} ]] || return 0
   alive "${HUB_PID[central]}" "${HUB_PID[edge]}" || return 0
-  line=$(timeout 180 "$FLOOR_BIN" stream --url "${R[$name:req_url]}" --mb "$BULK_MB" --max-seconds 170 \
+  line=$(timeout 180 "$FLOOR_BIN" stream --url "${R[$name:req_url]}" --mb "$BULK_MB" --size 16384 --max-seconds 170 \
     2>>"$TMP/$name/client.err") || { client_failed "$name" bulk $?; return 0; }
   R[$name:mbps_rounds]+="$(kv "$line" mb_per_s) "
 }

@@ -71,7 +71,7 @@ class FakeHost : public SessionHost, public ConnectionOwner {
   }
 
   std::unordered_map<uint64_t, Session*> sessions;
-  DirectWriteRegistry direct_writes{kFramesTag};
+  DirectWriteRegistry direct_writes{kFramesTag, nullptr};  // swept every tick
   int ended = 0;
   int closed = 0;
 
@@ -172,6 +172,9 @@ class Network {
     server_.flushAcks();
     const uint64_t now = uv_hrtime();
     for (FakeHost* host : {&client_, &server_}) {
+      for (uint64_t id : host->direct_writes.takeSessionsWithNews()) {
+        if (auto it = host->sessions.find(id); it != host->sessions.end()) it->second->takeLaneNews();
+      }
       std::vector<Session*> open;
       for (auto& [id, s] : host->sessions) open.push_back(s);
       for (Session* s : open) s->tick(now);
@@ -203,6 +206,10 @@ class Network {
       message.tag = kFramesTag;
       message.data = HubPayload(std::move(m.data));
       host.direct_writes.inspect(message);  // what a hub's delivery thread does first
+      if (message.consumed) {
+        ++direct_frames;
+        return;
+      }
       auto frame = wire::decodeFrame(message.data.view(), nullptr);
       REQUIRE(frame);
       if (auto it = host.sessions.find(frame->header.session); it != host.sessions.end()) {

@@ -1,29 +1,40 @@
 #include "hub/direct_write_lane.h"
 
 #include <sys/socket.h>
+#include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace twinhub {
 
-size_t DirectWriteLane::tryWrite(uint64_t seq, std::string_view payload) {
+DirectWriteLane::WriteResult DirectWriteLane::tryWrite(const wire::FrameHeader& header, std::string_view payload) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!open_ || fd_ < 0 || seq != next_seq_ || payload.empty()) return 0;
+  WriteResult result;
+  if (!open_ || fd_ < 0 || header.seq != next_seq_ || payload.empty()) return result;
   ssize_t n;
   do {
     n = ::send(fd_, payload.data(), payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
   if (n == static_cast<ssize_t>(payload.size())) {
-    progress_.accepted = progress_.written = seq;
+    progress_.accepted = progress_.written = header.seq;
     ++next_seq_;
-    return payload.size();
+    result.written = payload.size();
+    result.first_news = news_.frames == 0;
+    if (result.first_news) news_.first_write_ns = uv_hrtime();
+    ++news_.frames;
+    news_.bytes += payload.size();
+    news_.peer_recv_seq = std::max(news_.peer_recv_seq, header.recv_seq);
+    news_.peer_written_seq = std::max(news_.peer_written_seq, header.written_seq);
+    return result;
   }
   // Full socket or an error: the loop takes over (and meets the error itself).
   open_ = false;
-  if (n <= 0) return 0;
-  progress_.accepted = seq;
+  if (n <= 0) return result;
+  progress_.accepted = header.seq;
   progress_.partial = true;
-  return static_cast<size_t>(n);
+  result.written = static_cast<size_t>(n);
+  return result;
 }
 
 void DirectWriteLane::open(uint64_t next_seq) {
@@ -42,6 +53,13 @@ DirectWriteLane::Progress DirectWriteLane::close() {
 DirectWriteLane::Progress DirectWriteLane::progress() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return progress_;
+}
+
+DirectWriteLane::News DirectWriteLane::takeNews() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  News news = news_;
+  news_ = News{};
+  return news;
 }
 
 void DirectWriteLane::partialTaken() {

@@ -16,6 +16,19 @@ void DirectWriteRegistry::remove(uint64_t session) {
   lanes_.erase(session);
 }
 
+std::vector<uint64_t> DirectWriteRegistry::takeSessionsWithNews() {
+  std::vector<uint64_t> ids;
+  std::lock_guard<std::mutex> lock(mutex_);
+  ids.swap(with_news_);
+  return ids;
+}
+
+bool DirectWriteRegistry::sweepIdle() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sweep_requested_ = !with_news_.empty();
+  return sweep_requested_;
+}
+
 void DirectWriteRegistry::inspect(HubMessage& message) {
   if (message.tag != frames_tag_) return;
   auto frame = wire::decodeFrame(message.data.view(), nullptr);
@@ -27,8 +40,22 @@ void DirectWriteRegistry::inspect(HubMessage& message) {
     if (it == lanes_.end()) return;
     lane = it->second;
   }
-  const size_t written = lane->tryWrite(frame->header.seq, frame->payload);
-  if (written > 0) message.written_directly = written;
+  const DirectWriteLane::WriteResult result = lane->tryWrite(frame->header, frame->payload);
+  if (result.written == 0) return;
+  if (result.written < frame->payload.size()) {
+    message.written_directly = result.written;  // the loop writes the rest
+    return;
+  }
+  message.consumed = true;
+  if (!result.first_news) return;  // already listed
+  bool request = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    with_news_.push_back(frame->header.session);
+    request = !sweep_requested_;
+    sweep_requested_ = true;
+  }
+  if (request && request_sweep_) request_sweep_();
 }
 
 }  // namespace twinhub

@@ -64,7 +64,10 @@ void onMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) 
   message.no_responders = natsMsg_IsNoResponders(msg);
   message.data = HubPayload::adopt(msg);  // no copy: the loop writes from cnats's message
   Callbacks* cb = ctx->callbacks;
-  if (cb->inspector) cb->inspector->inspect(message);
+  if (cb->inspector) {
+    cb->inspector->inspect(message);
+    if (message.consumed) return;
+  }
   // std::function wants a copyable closure; the payload moves once, through the shared_ptr.
   cb->executor->post([listener = cb->listener, index = cb->index,
                       shared = std::make_shared<HubMessage>(std::move(message))] {

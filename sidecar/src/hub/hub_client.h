@@ -50,6 +50,7 @@ struct HubMessage {
   HubPayload data;
   bool no_responders = false;  // the hub's answer to an OPEN nobody serves
   size_t written_directly = 0;  // payload bytes an inspector already wrote to a session's socket
+  bool consumed = false;        // an inspector finished it: not handed to the loop
 };
 
 // Sees every message on cnats's delivery thread, before the hand-off to the loop (see

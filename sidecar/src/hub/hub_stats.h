@@ -26,8 +26,8 @@ class HubStats {
   virtual void framesResent(size_t frames, size_t bytes) = 0;
   // reason: malformed, duplicate, out_of_order, unknown_session, late (for a session that ended)
   virtual void frameDropped(const std::string& reason) = 0;
-  // A DATA frame written from the hub's delivery thread (whole, or a prefix the loop finished).
-  virtual void frameWrittenDirectly(bool whole) = 0;
+  // DATA frames written from the hub's delivery thread (whole, or a prefix the loop finished).
+  virtual void framesWrittenDirectly(size_t frames, bool whole) = 0;
 };
 
 class NullHubStats : public HubStats {
@@ -42,7 +42,7 @@ class NullHubStats : public HubStats {
   void sessionOpenLatency(double) override {}
   void framesResent(size_t, size_t) override {}
   void frameDropped(const std::string&) override {}
-  void frameWrittenDirectly(bool) override {}
+  void framesWrittenDirectly(size_t, bool) override {}
 };
 
 }  // namespace twinhub

@@ -160,6 +160,7 @@ void Session::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 void Session::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<Session*>(stream->data);
   PooledBuffer* buffer = buf->base ? PooledBuffer::fromData(buf->base) : nullptr;
+  if (nread > 0 && !self->ended_) self->takeLaneNews();  // the last answer's turn ends first
   if (nread > 0 && !self->ended_) {
     const auto length = static_cast<size_t>(nread);
     if (self->role_ == SessionRole::kClient) {
@@ -235,16 +236,16 @@ void Session::resendUnacked() {
 
 // ---- frames to socket ----------------------------------------------------------------------
 
-void Session::handleAcks(const wire::FrameHeader& h) {
+void Session::handleAcks(uint64_t recv_seq, uint64_t written_seq) {
   const uint64_t now = uv_hrtime();
   last_heard_ns_ = now;
   const uint64_t highest_sent = next_seq_ - 1;
-  if (h.recv_seq > peer_recv_seq_) {
-    peer_recv_seq_ = std::min(h.recv_seq, highest_sent);
+  if (recv_seq > peer_recv_seq_) {
+    peer_recv_seq_ = std::min(recv_seq, highest_sent);
     last_progress_ns_ = now;
   }
-  if (h.written_seq > peer_written_seq_) {
-    peer_written_seq_ = std::min(h.written_seq, highest_sent);
+  if (written_seq > peer_written_seq_) {
+    peer_written_seq_ = std::min(written_seq, highest_sent);
     while (!unacked_.empty() && unacked_.front().seq <= peer_written_seq_) {
       unacked_bytes_ -= unacked_.front().payload;
       unacked_.pop_front();
@@ -259,9 +260,11 @@ void Session::handleAcks(const wire::FrameHeader& h) {
 
 void Session::onFrame(const wire::Frame& frame, HubPayload&& message, size_t written_directly) {
   if (ended_ || phase_ != Phase::kOpen) return;
-  handleAcks(frame.header);
+  takeLaneNews();
+  if (ended_) return;
+  handleAcks(frame.header.recv_seq, frame.header.written_seq);
   if (written_directly > 0) {
-    onDirectWrite(frame, std::move(message), written_directly);
+    onPartialDirectWrite(frame, std::move(message), written_directly);
     maybeFinish();
     return;
   }
@@ -310,28 +313,36 @@ void Session::deliver(const wire::Frame& frame, HubPayload&& message) {
     if (rc != 0) end(std::string("shutdown: ") + uv_strerror(rc), true, true);
     return;
   }
-  countDelivered(frame.payload.size());
+  countDelivered(frame.payload.size(), uv_hrtime());
   writeToSocket(frame, std::move(message), 0);
 }
 
-void Session::countDelivered(size_t length) {
+void Session::countDelivered(size_t length, uint64_t when_ns) {
   if (role_ != SessionRole::kClient) return;
   stats_->bytesDownstream(length);
   if (turn_started_ns_ != 0) {
-    stats_->turnCompleted(static_cast<double>(uv_hrtime() - turn_started_ns_) / 1e9);
+    const uint64_t turn = when_ns > turn_started_ns_ ? when_ns - turn_started_ns_ : 0;
+    stats_->turnCompleted(static_cast<double>(turn) / 1e9);
     turn_started_ns_ = 0;
   }
 }
 
-void Session::onDirectWrite(const wire::Frame& frame, HubPayload&& message, size_t written) {
-  const uint64_t seq = frame.header.seq;
-  countDelivered(frame.payload.size());
+void Session::takeLaneNews() {
+  if (!lane_ || ended_ || phase_ != Phase::kOpen) return;
+  const DirectWriteLane::News news = lane_->takeNews();
+  if (news.frames == 0) return;
+  host_.hubStats().framesWrittenDirectly(news.frames, true);
+  countDelivered(news.bytes, news.first_write_ns);
   absorbLane(lane_->progress());
-  host_.hubStats().frameWrittenDirectly(written == frame.payload.size());
-  if (written == frame.payload.size()) {
-    this->written(seq);
-    return;
-  }
+  handleAcks(news.peer_recv_seq, news.peer_written_seq);
+  noteWritten(news.frames);
+}
+
+void Session::onPartialDirectWrite(const wire::Frame& frame, HubPayload&& message, size_t written) {
+  const uint64_t seq = frame.header.seq;
+  countDelivered(frame.payload.size(), uv_hrtime());
+  absorbLane(lane_->progress());
+  host_.hubStats().framesWrittenDirectly(1, false);
   // The socket took only a prefix and the lane closed itself: the rest goes first, from here.
   recv_seq_ = std::max(recv_seq_, seq);
   writeToSocket(frame, std::move(message), written);
@@ -396,8 +407,12 @@ void Session::onShutdown(uv_shutdown_t* req, int status) {
 
 void Session::written(uint64_t seq) {
   written_seq_ = std::max(written_seq_, seq);
+  noteWritten(1);
+}
+
+void Session::noteWritten(size_t frames) {
   if (written_seq_ > acked_written_seq_) {  // else a frame we sent already told the peer
-    ++written_since_ack_;
+    written_since_ack_ += frames;
     const size_t urgent_frames = std::max<size_t>(1, settings_.window_bytes / 4 / wire::kDataFramePayload);
     if (written_since_ack_ >= urgent_frames) {
       flushAck();

@@ -11,7 +11,8 @@
 // - a socket error or reset sends RST and resets the other end.
 //
 // Heap-allocated; its owner (a Front for client ends, the SessionRouter for server ends) deletes
-// it from onConnectionClosed once its socket is closed. Loop thread only.
+// it from onConnectionClosed once its socket is closed. Loop thread only; its DirectWriteLane
+// (direct_write_lane.h) is what a hub delivery thread may touch, under the lane's lock.
 #pragma once
 
 #include <uv.h>
@@ -107,6 +108,8 @@ class Session : public FrontConnection {
   void tick(uint64_t now_ns);
   // Sends the pending acknowledgement now (ack timer).
   void flushAck();
+  // Takes in the frames the direct write lane wrote whole (acks, stats, acknowledgements due).
+  void takeLaneNews();
   bool ackQueued() const { return ack_queued_; }
   void setAckQueued(bool queued) { ack_queued_ = queued; }
 
@@ -132,10 +135,11 @@ class Session : public FrontConnection {
   void sendControl(wire::FrameType type, std::string_view payload);
   void transmit(const std::string& frame);
   void resendUnacked();
-  void handleAcks(const wire::FrameHeader& header);
+  void handleAcks(uint64_t recv_seq, uint64_t written_seq);
   void deliver(const wire::Frame& frame, HubPayload&& message);
-  void onDirectWrite(const wire::Frame& frame, HubPayload&& message, size_t written);
-  void countDelivered(size_t length);
+  void onPartialDirectWrite(const wire::Frame& frame, HubPayload&& message, size_t written);
+  void countDelivered(size_t length, uint64_t when_ns);
+  void noteWritten(size_t frames);
   // Writes payload bytes [done, end) of `frame`, queueing what the socket does not take at once.
   void writeToSocket(const wire::Frame& frame, HubPayload&& message, size_t done);
   // Takes in what the direct write lane did; true while a partly written frame waits for the loop.

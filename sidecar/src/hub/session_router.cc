@@ -33,7 +33,7 @@ SessionRouter::SessionRouter(ProxyContext& context, LoopExecutor& executor, std:
     : context_(context),
       options_(std::move(options)),
       stats_(stats),
-      direct_writes_(kFramesTag),
+      direct_writes_(kFramesTag, [this, &executor] { executor.post([this] { startLaneSweep(); }); }),
       server_stats_(std::make_shared<NullFrontStats>()),
       random_(std::random_device{}()) {
   inbox_ = wire::inboxSubject(options_.subject_prefix, options_.sidecar_id, randomNonce(random_));
@@ -44,8 +44,10 @@ SessionRouter::SessionRouter(ProxyContext& context, LoopExecutor& executor, std:
                                       &direct_writes_);
   uv_timer_init(context_.loop, &tick_timer_);
   uv_timer_init(context_.loop, &ack_timer_);
+  uv_timer_init(context_.loop, &lane_sweep_timer_);
   tick_timer_.data = this;
   ack_timer_.data = this;
+  lane_sweep_timer_.data = this;
 }
 
 SessionRouter::~SessionRouter() { stop(); }
@@ -68,6 +70,7 @@ void SessionRouter::stop() {
   for (Session* session : open) session->abort();
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&ack_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&lane_sweep_timer_), nullptr);
   hub_set_->stop();
 }
 
@@ -243,6 +246,32 @@ void SessionRouter::sessionEnded(Session* session) {
   }
   ended_[session->id()] =
       Ended{session->recvSeq(), session->writtenSeq(), uv_hrtime() + options_.time_wait_ms * kNsPerMs};
+}
+
+namespace {
+constexpr uint64_t kLaneSweepMs = 1;
+constexpr int kLaneSweepIdleLimit = 20;  // stop after this many empty sweeps
+}  // namespace
+
+void SessionRouter::startLaneSweep() {
+  if (stopped_) return;
+  lane_sweep_idle_ = 0;
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&lane_sweep_timer_))) {
+    uv_timer_start(&lane_sweep_timer_, onLaneSweep, kLaneSweepMs, kLaneSweepMs);
+  }
+}
+
+void SessionRouter::onLaneSweep(uv_timer_t* timer) {
+  auto* self = static_cast<SessionRouter*>(timer->data);
+  const std::vector<uint64_t> ids = self->direct_writes_.takeSessionsWithNews();
+  for (uint64_t id : ids) {
+    if (auto it = self->sessions_.find(id); it != self->sessions_.end()) it->second->takeLaneNews();
+  }
+  if (!ids.empty()) {
+    self->lane_sweep_idle_ = 0;
+  } else if (++self->lane_sweep_idle_ >= kLaneSweepIdleLimit && !self->direct_writes_.sweepIdle()) {
+    uv_timer_stop(timer);  // news from now on asks for a new sweep
+  }
 }
 
 void SessionRouter::onTick(uv_timer_t* timer) {

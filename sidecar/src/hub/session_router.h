@@ -6,7 +6,8 @@
 // Sessions that ended are remembered for a while (like TCP's TIME_WAIT), so a frame the peer
 // re-sends late is answered with the final acknowledgement rather than a reset.
 //
-// Loop thread only.
+// Loop thread only, except its DirectWriteRegistry, which cnats's delivery threads consult for
+// DATA frames they may write to a session's socket themselves.
 #pragma once
 
 #include <uv.h>
@@ -86,6 +87,10 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
 
   static void onTick(uv_timer_t* timer);
   static void onAckTimer(uv_timer_t* timer);
+  // Direct write lanes' news (see direct_write_registry.h): swept every kLaneSweepMs while it
+  // comes in, so the loop is not woken once per frame written on a delivery thread.
+  static void onLaneSweep(uv_timer_t* timer);
+  void startLaneSweep();
   void handleSessionFrame(HubMessage&& message);
   void handleOpenReply(HubMessage&& message);
   void handleOpen(HubMessage&& message);
@@ -107,6 +112,8 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   std::mt19937_64 random_;
   uv_timer_t tick_timer_;
   uv_timer_t ack_timer_;
+  uv_timer_t lane_sweep_timer_;
+  int lane_sweep_idle_ = 0;  // sweeps in a row that found no news
   std::optional<std::string> service_;
   NetAddress agent_;
   bool serving_ = false;

@@ -148,8 +148,8 @@ class PrometheusHubStats : public HubStats {
     f_.resent_bytes.Add({}).Increment(static_cast<double>(bytes));
   }
   void frameDropped(const std::string& reason) override { f_.frames_dropped.Add({{"reason", reason}}).Increment(); }
-  void frameWrittenDirectly(bool whole) override {
-    f_.frames_direct.Add({{"result", whole ? "whole" : "partial"}}).Increment();
+  void framesWrittenDirectly(size_t frames, bool whole) override {
+    f_.frames_direct.Add({{"result", whole ? "whole" : "partial"}}).Increment(static_cast<double>(frames));
   }
 
  private:
