@@ -45,7 +45,8 @@
 #   bin/bench_client, bin/cnats_floor and builds what is missing or stale with cmake --build),
 #   NATS_BIN (default: nats-server on PATH), SKIP_BUILD=1, QUICK=1,
 #   OUT=file.json, PATHS_ONLY="direct haproxy" (subset), KEEP_TMP=1 (keep configs and logs),
-#   SIDECAR_BIN (another twinhub-sidecar binary, e.g. to compare two builds), and
+#   SIDECAR_BIN (another twinhub-sidecar binary, e.g. to compare two builds), HUB_OPTIONS (YAML
+#   flow map given to both hub-mode sidecars as hub_options, e.g. "{direct_writes: false}"), and
 #   RTT_COUNT RTT_ROUNDS BULK_MB BULK_ROUNDS CONN_SECONDS CONN_ROUNDS CONN_CONCURRENCY HOLD_COUNT.
 # Packages for the peers: scripts/install-deps.sh --bench (haproxy, nginx, libnginx-mod-stream).
 #
@@ -268,9 +269,10 @@ start_twinhub_hub() {
   local dir=$2 port fm sm
   [[ -x $SIDECAR_BIN ]] || { P_SKIP="$SIDECAR_BIN not built"; return 1; }
   ensure_hubs || return 1
+  [[ -n ${HUB_OPTIONS:-} ]] && note "twinhub-hub: both sidecars run with hub_options $HUB_OPTIONS"
   read -r port fm sm <<<"$("$CLIENT" freeport 3 | tr '\n' ' ')"
-  hub_serve_yaml "$dir/serve.yaml" "$ECHO_ADDR" "127.0.0.1:$sm"
-  hub_front_yaml "$dir/front.yaml" "127.0.0.1:$port" "127.0.0.1:$fm"
+  hub_serve_yaml "$dir/serve.yaml" "$ECHO_ADDR" "127.0.0.1:$sm" "${HUB_OPTIONS:-}"
+  hub_front_yaml "$dir/front.yaml" "127.0.0.1:$port" "127.0.0.1:$fm" "${HUB_OPTIONS:-}"
   spawn "$dir/serve.log" "$SIDECAR_BIN" --config "$dir/serve.yaml" --log-level warn
   local serve=$SPAWNED_PID
   spawn "$dir/front.log" "$SIDECAR_BIN" --config "$dir/front.yaml" --log-level warn
