@@ -59,15 +59,15 @@ void onMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) 
   auto* ctx = static_cast<SubscriptionContext*>(closure);
   HubMessage message;
   message.tag = ctx->tag;
-  message.subject = natsMsg_GetSubject(msg);
-  if (const char* reply = natsMsg_GetReply(msg)) message.reply = reply;
-  message.no_responders = natsMsg_IsNoResponders(msg);
   message.data = HubPayload::adopt(msg);  // no copy: the loop writes from cnats's message
   Callbacks* cb = ctx->callbacks;
   if (cb->inspector) {
-    cb->inspector->inspect(message);
+    cb->inspector->inspect(message);  // sees tag and data only
     if (message.consumed) return;
   }
+  message.subject = natsMsg_GetSubject(msg);
+  if (const char* reply = natsMsg_GetReply(msg)) message.reply = reply;
+  message.no_responders = natsMsg_IsNoResponders(msg);
   // std::function wants a copyable closure; the payload moves once, through the shared_ptr.
   cb->executor->post([listener = cb->listener, index = cb->index,
                       shared = std::make_shared<HubMessage>(std::move(message))] {

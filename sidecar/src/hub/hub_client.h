@@ -54,7 +54,8 @@ struct HubMessage {
 };
 
 // Sees every message on cnats's delivery thread, before the hand-off to the loop (see
-// direct_write_registry.h). Must be thread-safe and must not block.
+// direct_write_registry.h); only tag and data are filled in at that point. Must be thread-safe
+// and must not block.
 class HubMessageInspector {
  public:
   virtual void inspect(HubMessage& message) = 0;
