@@ -39,7 +39,9 @@
 #               ("idle") and while HOLD_COUNT idle connections are open ("1k"; each did one round
 #               trip first). nginx: RSS = master + worker, RssAnon = worker only.
 #   Ratios      latency: added latency, (path - direct) / (haproxy - direct); all else path/haproxy.
-#   Floor       twinhub-hub p50 (and p99) / cnats-floor p50 (p99): the target is <= 1.5.
+#   Floor       twinhub-hub p50 (and p99) / cnats-floor p50 (p99): the target is <= 1.5; also
+#               the p50 ratio of every round, and the bulk echo (twice through the hub) against
+#               the one-way floor.
 #
 # Environment: BUILD_DIR (default <repo>/build; expects bin/twinhub-sidecar, bin/bench_echo_server,
 #   bin/bench_client, bin/cnats_floor and builds what is missing or stale with cmake --build),
@@ -524,6 +526,17 @@ print_tables() {
         "$(ratio "${R[$hh:p99]:-}" "${R[$x:p99]:-}")" \
         "$([[ $x != "$f" ]] && echo "(reference)" || awk -v r="$r50" 'BEGIN { print (r + 0 <= 1.5 ? "met" : "not met") }')"
     done
+    if [[ -n ${R[$f:p50_rounds]:-} ]]; then
+      # Each round measures both back to back: the spread shows how much of a ratio is noise.
+      echo
+      echo "p50 ratio per round (twinhub-hub / cnats-floor): $(paste -d' ' <(tr ' ' '\n' <<<"${R[$hh:p50_rounds]}") \
+        <(tr ' ' '\n' <<<"${R[$f:p50_rounds]}") | awk 'NF == 2 && $2 > 0 { printf "%s%.2f", sep, $1 / $2; sep = " " }')"
+    fi
+    if [[ -n ${R[$hh:mbps]:-} && -n ${R[$f:mbps]:-} ]]; then
+      echo "Bulk: the twinhub-hub echo (${R[$hh:mbps]} MB/s) crosses the hub twice: $(awk -v a="${R[$hh:mbps]}" \
+        'BEGIN { printf "%.1f", 2 * a }') MB/s through edge, $(ratio "$(awk -v a="${R[$hh:mbps]}" 'BEGIN { print 2 * a }')" \
+        "${R[$f:mbps]}") of the one-way floor (${R[$f:mbps]} MB/s)."
+    fi
   fi
   if ((${#NOTES[@]})); then
     echo
