@@ -87,7 +87,11 @@ class FakeHost : public SessionHost, public ConnectionOwner {
 class Network {
  public:
   Network(uv_loop_t* loop, Faults faults, std::string agent)
-      : context_(loop), faults_(faults), agent_(std::move(agent)), client_(*this, 0, faults.direct_writes), server_(*this, 1, faults.direct_writes) {
+      : context_(loop),
+        faults_(faults),
+        agent_(std::move(agent)),
+        client_(*this, 0, faults.direct_writes),
+        server_(*this, 1, faults.direct_writes) {
     uv_timer_init(loop, &timer_);
     timer_.data = this;
     uv_timer_start(&timer_, onTimer, 1, 1);
@@ -249,12 +253,12 @@ bool FakeHost::publish(const std::string& subject, const std::string& reply, std
   return true;
 }
 
-// Sends `bytes` through the network to the echo server and checks every byte that comes back.
 struct EchoRun {
-  int direct_frames;
-  int partial_frames;
+  int direct_frames;   // written by a DirectWriteLane
+  int partial_frames;  // of which only a prefix
 };
 
+// Sends `bytes` through the network to the echo server and checks every byte that comes back.
 EchoRun runEcho(const Faults& faults, size_t bytes) {
   test::EchoServer echo;
   uv_loop_t loop;
