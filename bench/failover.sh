@@ -44,6 +44,8 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 # shellcheck source=bench/hubs.sh
 source "$ROOT/bench/hubs.sh"
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
@@ -59,41 +61,9 @@ HUB_OPTIONS=${HUB_OPTIONS:-}
 MAX_SECONDS=${MAX_SECONDS:-1500}
 OUT=${OUT:-}
 
-log() { printf '[failover %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-NOTES=()
-note() { NOTES+=("$*"); log "note: $*"; }
-
 # ------------------------------------------------------------------------------ processes, cleanup
-TMP=$(mktemp -d /tmp/twinhub-failover.XXXXXX)
-SPAWNED=()
-cleanup() {
-  local pid deadline
-  trap - EXIT INT TERM
-  # A frozen hub must be thawed to see SIGTERM.
-  for pid in "${SPAWNED[@]}"; do kill -CONT "$pid" 2>/dev/null; kill -TERM "$pid" 2>/dev/null; done
-  deadline=$((SECONDS + 3))
-  for pid in "${SPAWNED[@]}"; do
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null
-  done
-  wait 2>/dev/null
-  if [[ ${KEEP_TMP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'log interrupted; exit 130' INT
-trap 'log terminated; exit 143' TERM
+bench_init failover
 
-spawn() {
-  local logfile=$1; shift
-  "$@" >"$logfile" 2>&1 &
-  SPAWNED_PID=$!
-  SPAWNED+=("$SPAWNED_PID")
-}
-# forget PID: a process this script reaped; never signal its number again.
-forget() { local p keep=(); for p in "${SPAWNED[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done; SPAWNED=("${keep[@]}"); }
-alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null || return 1; done; }
-tail_log() { tail -n "${2:-5}" "$1" 2>/dev/null | sed 's/^/    /' >&2; }
-kv() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 now_ms() { date +%s%3N; }
 
 # ------------------------------------------------------------------------------------------ build
@@ -352,8 +322,6 @@ print_tables() {
   echo "Versions: $("$SIDECAR_BIN" --version 2>&1 | head -n1); $(hubs_version)"
 }
 
-jstr() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
-jnum() { [[ -n ${1:-} && $1 =~ ^-?[0-9.]+$ ]] && printf '%s' "$1" || printf 'null'; }
 write_json() {
   local r f first=1
   {

@@ -7,7 +7,7 @@
 # server (pc2.Echo) and a front sidecar (mainpc.front) where clients connect. JetStream is left out:
 # the session path is core pub/sub only.
 #
-# The caller provides: spawn LOGFILE CMD... (sets SPAWNED_PID), log, alive, $CLIENT (bench_client).
+# The caller sources bench/lib.sh first (spawn, log, alive) and sets $CLIENT (bench_client).
 # Everything here sets globals named HUB_* and returns non-zero (with HUB_ERR set) on failure.
 
 NATS_BIN=${NATS_BIN:-$(command -v nats-server 2>/dev/null || echo /usr/sbin/nats-server)}

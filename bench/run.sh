@@ -57,6 +57,8 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 # shellcheck source=bench/hubs.sh
 source "$ROOT/bench/hubs.sh"
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
@@ -75,37 +77,9 @@ HOLD_COUNT=${HOLD_COUNT:-1000}
 OUT=${OUT:-}
 PATHS_ONLY=${PATHS_ONLY:-}
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-NOTES=()
-note() { NOTES+=("$*"); log "note: $*"; }
-
 # ------------------------------------------------------------------------------ processes, cleanup
-TMP=$(mktemp -d /tmp/twinhub-bench.XXXXXX)
-SPAWNED=()
-cleanup() {
-  local pid deadline
-  trap - EXIT INT TERM
-  for pid in "${SPAWNED[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  deadline=$((SECONDS + 3))
-  for pid in "${SPAWNED[@]}"; do
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null
-  done
-  wait 2>/dev/null
-  if [[ ${KEEP_TMP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'log interrupted; exit 130' INT
-trap 'log terminated; exit 143' TERM
+bench_init bench
 
-# spawn LOGFILE CMD...: start CMD in the background, output to LOGFILE; sets SPAWNED_PID.
-spawn() {
-  local logfile=$1; shift
-  "$@" >"$logfile" 2>&1 &
-  SPAWNED_PID=$!
-  SPAWNED+=("$SPAWNED_PID")
-}
-alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null || return 1; done; }
 free_port() { "$CLIENT" freeport 1; }
 # status_kb PID FIELD -> value in kB from /proc/PID/status (empty if gone)
 status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
@@ -114,13 +88,10 @@ sum_status_kb() {
   for pid in "$@"; do v=$(status_kb "$pid" "$field"); [[ -n $v ]] || return 1; total=$((total + v)); done
   echo "$total"
 }
-# kv LINE KEY -> value of KEY=value in a bench_client result line
-kv() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 median() {
   printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
     awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
-tail_log() { tail -n 5 "$1" 2>/dev/null | sed 's/^/    /' >&2; }
 
 # ------------------------------------------------------------------------------------------ build
 ensure_built() {
@@ -547,9 +518,7 @@ print_tables() {
   echo "Versions: $(for n in "${PATHS[@]}"; do [[ -n ${R[$n:version]:-} ]] && printf '%s: %s; ' "$n" "${R[$n:version]}"; done)"
 }
 
-# JSON: numbers or null; strings escaped for quotes and backslashes.
-jnum() { [[ -n ${1:-} && $1 =~ ^-?[0-9.]+$ ]] && printf '%s' "$1" || printf 'null'; }
-jstr() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/ }; printf '"%s"' "$s"; }
+# JSON arrays of numbers (jnum, jstr: lib.sh).
 jarr() { local out="" v; for v in $1; do out+="${out:+, }$(jnum "$v")"; done; printf '[%s]' "$out"; }
 
 write_json() {

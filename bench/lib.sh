@@ -1,0 +1,55 @@
+# shellcheck shell=bash disable=SC2034  # sets globals for the script that sources it
+# bench/lib.sh: what bench/run.sh and bench/failover.sh share (sourced, not run on its own):
+# logging and notes, background processes that are all stopped on exit, and small text helpers.
+#
+#   source "$ROOT/bench/lib.sh"; bench_init TAG
+# TAG prefixes log lines ("[TAG 12:00:00] ...") and names the scratch directory $TMP
+# (/tmp/twinhub-TAG.XXXXXX, removed on exit unless KEEP_TMP=1).
+
+bench_init() {
+  LOG_TAG=$1
+  NOTES=()
+  SPAWNED=()
+  TMP=$(mktemp -d "/tmp/twinhub-$1.XXXXXX")
+  trap bench_cleanup EXIT
+  trap 'log interrupted; exit 130' INT
+  trap 'log terminated; exit 143' TERM
+}
+
+log() { printf '[%s %s] %s\n' "$LOG_TAG" "$(date +%H:%M:%S)" "$*" >&2; }
+note() { NOTES+=("$*"); log "note: $*"; }
+
+# Every process spawn() started: SIGCONT first (a frozen hub must be thawed to see SIGTERM), then
+# SIGTERM, up to 3 s to exit, then SIGKILL.
+bench_cleanup() {
+  local pid deadline
+  trap - EXIT INT TERM
+  for pid in "${SPAWNED[@]}"; do kill -CONT "$pid" 2>/dev/null; kill -TERM "$pid" 2>/dev/null; done
+  deadline=$((SECONDS + 3))
+  for pid in "${SPAWNED[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null
+  done
+  wait 2>/dev/null
+  if [[ ${KEEP_TMP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+}
+
+# spawn LOGFILE CMD...: start CMD in the background, output to LOGFILE; sets SPAWNED_PID.
+spawn() {
+  local logfile=$1; shift
+  "$@" >"$logfile" 2>&1 &
+  SPAWNED_PID=$!
+  SPAWNED+=("$SPAWNED_PID")
+}
+# forget PID: a process the caller reaped; never signal its number again.
+forget() { local p keep=(); for p in "${SPAWNED[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done; SPAWNED=("${keep[@]}"); }
+alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null || return 1; done; }
+
+# tail_log FILE [LINES]: the end of a log, indented, on stderr.
+tail_log() { tail -n "${2:-5}" "$1" 2>/dev/null | sed 's/^/    /' >&2; }
+# kv LINE KEY -> value of KEY=value in a tool's result line
+kv() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+# JSON: numbers or null; strings escaped for quotes, backslashes and newlines.
+jnum() { [[ -n ${1:-} && $1 =~ ^-?[0-9.]+$ ]] && printf '%s' "$1" || printf 'null'; }
+jstr() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/ }; printf '"%s"' "$s"; }
