@@ -61,6 +61,8 @@
 #include <string>
 #include <vector>
 
+#include "latency_summary.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -172,12 +174,6 @@ bool recv_all(int fd, char* p, size_t n) {
   return true;
 }
 
-double percentile(std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  size_t idx = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(idx, sorted.size() - 1)];
-}
-
 void raise_nofile() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -207,12 +203,7 @@ int run_rtt(const Args& a) {
     if (i >= warmup) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
   }
   close(fd);
-  double sum = 0;
-  for (double v : us) sum += v;
-  std::sort(us.begin(), us.end());
-  std::printf("rtt count=%zu p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f min_us=%.1f max_us=%.1f mean_us=%.1f\n",
-              us.size(), percentile(us, 0.50), percentile(us, 0.90), percentile(us, 0.99), percentile(us, 0.999),
-              us.front(), us.back(), sum / static_cast<double>(us.size()));
+  bench::printLatencyLine("rtt", us);
   return 0;
 }
 
@@ -394,7 +385,7 @@ int run_connrate(const Args& a) {
   std::sort(cycle_us.begin(), cycle_us.end());
   std::printf("connrate conns=%llu errors=%llu seconds=%.3f conn_per_s=%.0f p50_us=%.1f p99_us=%.1f\n",
               static_cast<unsigned long long>(done), static_cast<unsigned long long>(errors), secs,
-              static_cast<double>(done) / secs, percentile(cycle_us, 0.5), percentile(cycle_us, 0.99));
+              static_cast<double>(done) / secs, bench::percentile(cycle_us, 0.5), bench::percentile(cycle_us, 0.99));
   for (auto& [k, v] : error_kinds) std::fprintf(stderr, "bench_client: connrate error %s: %llu\n", k.c_str(), static_cast<unsigned long long>(v));
   return 0;
 }
@@ -599,8 +590,8 @@ int run_stall(const Args& a) {
   std::sort(us.begin(), us.end());
   const bool ok = !lost && !corrupt && !dup && !extra && !closed;
   std::printf("stall rtts=%llu seconds=%.3f max_gap_ms=%.1f gap_start_ms=%.0f gap_end_ms=%.0f p50_us=%.1f p99_us=%.1f lost=%llu corrupt=%llu dup=%llu extra_bytes=%llu closed=%llu ok=%d\n",
-              static_cast<unsigned long long>(rtts), secs, max_gap, gap_start, gap_end, percentile(us, 0.5),
-              percentile(us, 0.99), static_cast<unsigned long long>(lost), static_cast<unsigned long long>(corrupt),
+              static_cast<unsigned long long>(rtts), secs, max_gap, gap_start, gap_end, bench::percentile(us, 0.5),
+              bench::percentile(us, 0.99), static_cast<unsigned long long>(lost), static_cast<unsigned long long>(corrupt),
               static_cast<unsigned long long>(dup), static_cast<unsigned long long>(extra),
               static_cast<unsigned long long>(closed), ok ? 1 : 0);
   std::fflush(stdout);

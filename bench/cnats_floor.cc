@@ -41,6 +41,8 @@
 #include <thread>
 #include <vector>
 
+#include "latency_summary.h"
+
 extern char** environ;
 
 namespace {
@@ -87,12 +89,6 @@ natsConnection* connect_to(const std::string& url) {
   natsOptions_Destroy(opts);
   if (s != NATS_OK) fail("connect " + url + ": " + natsStatus_GetText(s));
   return nc;
-}
-
-double percentile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  size_t idx = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(idx, sorted.size() - 1)];
 }
 
 // ------------------------------------------------------------------------------------- respond
@@ -173,12 +169,7 @@ int run_request(const Args& a, const std::string& url) {
   }
   natsConnection_Close(nc);
   natsConnection_Destroy(nc);
-  double sum = 0;
-  for (double v : us) sum += v;
-  std::sort(us.begin(), us.end());
-  std::printf("floor count=%zu p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f min_us=%.1f max_us=%.1f mean_us=%.1f\n",
-              us.size(), percentile(us, 0.50), percentile(us, 0.90), percentile(us, 0.99), percentile(us, 0.999),
-              us.front(), us.back(), sum / static_cast<double>(us.size()));
+  bench::printLatencyLine("floor", us);
   std::fflush(stdout);
   return 0;
 }
