@@ -112,16 +112,9 @@ class OneShotServer {
   enum class Mode { kWatchClose, kResetAfterGreeting };
 
   OneShotServer(Mode mode, std::string greeting) : mode_(mode), greeting_(std::move(greeting)) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&sa), len) != 0 || ::listen(listen_fd_, 16) != 0 ||
-        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
-      throw std::runtime_error("OneShotServer: bind failed");
-    }
-    address_ = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+    uint16_t port = 0;
+    listen_fd_ = test::bindLoopback(16, &port, "OneShotServer");
+    address_ = "127.0.0.1:" + std::to_string(port);
     thread_ = std::thread([this] { run(); });
   }
   ~OneShotServer() {

@@ -19,6 +19,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "support/test_servers.h"
+
 namespace twinhub::test {
 
 namespace {
@@ -104,22 +106,17 @@ bool greetsClients(int port, std::chrono::milliseconds timeout) {
 std::vector<int> pickFreePorts(int n) {
   std::vector<int> fds;
   std::vector<int> ports;
-  for (int i = 0; i < n; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) break;
-    fds.push_back(fd);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      break;
+  try {
+    for (int i = 0; i < n; ++i) {
+      uint16_t port = 0;
+      fds.push_back(bindLoopback(0, &port, "pickFreePorts"));
+      ports.push_back(port);
     }
-    ports.push_back(ntohs(addr.sin_port));
+  } catch (...) {
+    for (int fd : fds) ::close(fd);
+    throw;
   }
   for (int fd : fds) ::close(fd);
-  if (static_cast<int>(ports.size()) != n) throw std::runtime_error("bind 127.0.0.1:0: " + std::string(std::strerror(errno)));
   return ports;
 }
 

@@ -42,20 +42,14 @@ class Conn {
 class PollServer {
  public:
   PollServer() {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    uint16_t port = 0;
+    listen_fd_ = bindLoopback(4096, &port, "test server", SOCK_NONBLOCK);
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (listen_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error("test server: socket/eventfd failed");
-    int one = 1;
-    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&sa), len) != 0 || ::listen(listen_fd_, 4096) != 0 ||
-        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
-      throw std::runtime_error(std::string("test server: bind/listen failed: ") + std::strerror(errno));
+    if (wake_fd_ < 0) {
+      ::close(listen_fd_);
+      throw std::runtime_error("test server: eventfd failed");
     }
-    address_ = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+    address_ = "127.0.0.1:" + std::to_string(port);
   }
   virtual ~PollServer() {
     stop();
@@ -252,19 +246,31 @@ std::string SourceServer::address() const { return impl_->address(); }
 uint64_t SourceServer::bytesSent() const { return impl_->counters.sent.load(); }
 uint64_t SourceServer::bytesReceived() const { return impl_->counters.received.load(); }
 
-std::string unusedAddress() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+int bindLoopback(int backlog, uint16_t* port, const char* who, int type_flags) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | type_flags, 0);
+  if (fd < 0) throw std::runtime_error(std::string(who) + ": socket: " + std::strerror(errno));
+  if (backlog > 0) {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  }
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof sa;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0 ||
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0 || (backlog > 0 && ::listen(fd, backlog) != 0) ||
       getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("unusedAddress: bind failed");
+    const std::string why = std::string(who) + ": bind/listen 127.0.0.1:0: " + std::strerror(errno);
+    ::close(fd);
+    throw std::runtime_error(why);
   }
-  ::close(fd);
-  return "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  *port = ntohs(sa.sin_port);
+  return fd;
+}
+
+std::string unusedAddress() {
+  uint16_t port = 0;
+  ::close(bindLoopback(0, &port, "unusedAddress"));
+  return "127.0.0.1:" + std::to_string(port);
 }
 
 }  // namespace twinhub::test

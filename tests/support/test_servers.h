@@ -44,4 +44,9 @@ class SourceServer {
 // A port on 127.0.0.1 that nothing listens on (bound then closed), for "agent down" tests.
 std::string unusedAddress();
 
+// A TCP socket bound to 127.0.0.1 on a port the kernel picks, listening (with SO_REUSEADDR) when
+// `backlog` > 0; `type_flags` are OR-ed into socket()'s type (SOCK_CLOEXEC always). Sets *port
+// and returns the descriptor; throws std::runtime_error naming `who` and errno on failure.
+int bindLoopback(int backlog, uint16_t* port, const char* who, int type_flags = 0);
+
 }  // namespace twinhub::test

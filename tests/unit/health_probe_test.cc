@@ -18,6 +18,7 @@
 
 #include "health/health_checker.h"
 #include "health/probe.h"
+#include "support/net_address_parse.h"
 #include "support/process.h"
 #include "support/test_servers.h"
 
@@ -26,15 +27,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using test::mustParse;
 using test::waitFor;
-
-NetAddress mustParse(const std::string& text) {
-  std::string error;
-  auto parsed = NetAddress::parse(text, &error);
-  INFO(text << ": " << error);
-  REQUIRE(parsed.has_value());
-  return *parsed;
-}
 
 std::chrono::milliseconds elapsedSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);

@@ -4,16 +4,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/net_address_parse.h"
+
 namespace twinhub {
 namespace {
 
-NetAddress mustParse(const std::string& text) {
-  std::string error;
-  auto parsed = NetAddress::parse(text, &error);
-  INFO(text << ": " << error);
-  REQUIRE(parsed.has_value());
-  return *parsed;
-}
+using test::mustParse;
 
 std::string parseError(const std::string& text) {
   std::string error;
