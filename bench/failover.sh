@@ -70,12 +70,7 @@ now_ms() { date +%s%3N; }
 ensure_built() {
   local bin=$BUILD_DIR/bin
   if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-    if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
-      local gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
-      log "configuring $BUILD_DIR"
-      cmake -S "$ROOT" -B "$BUILD_DIR" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTWINHUB_BUILD_TESTS=OFF >"$TMP/configure.log" 2>&1 ||
-        { tail_log "$TMP/configure.log"; log "cmake configure failed"; exit 2; }
-    fi
+    bench_configure 2
     log "building bench_client, bench_echo_server, twinhub-sidecar in $BUILD_DIR"
     cmake --build "$BUILD_DIR" -j2 --target bench_client bench_echo_server twinhub-sidecar >"$TMP/build.log" 2>&1 ||
       { tail -n 30 "$TMP/build.log" >&2; log "build failed"; exit 2; }

@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2034  # sets globals for the script that sources it
 # bench/lib.sh: what bench/run.sh and bench/failover.sh share (sourced, not run on its own):
-# logging and notes, background processes that are all stopped on exit, and small text helpers.
+# logging and notes, background processes that are all stopped on exit, configuring the build, and
+# small text helpers. Expects ROOT and BUILD_DIR.
 #
 #   source "$ROOT/bench/lib.sh"; bench_init TAG
 # TAG prefixes log lines ("[TAG 12:00:00] ...") and names the scratch directory $TMP
@@ -44,6 +45,16 @@ spawn() {
 # forget PID: a process the caller reaped; never signal its number again.
 forget() { local p keep=(); for p in "${SPAWNED[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done; SPAWNED=("${keep[@]}"); }
 alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null || return 1; done; }
+
+# bench_configure STATUS: configures $BUILD_DIR for the tools (RelWithDebInfo, no tests) unless it
+# has a CMake cache already; exits with STATUS when cmake fails.
+bench_configure() {
+  [[ -f $BUILD_DIR/CMakeCache.txt ]] && return 0
+  local gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
+  log "configuring $BUILD_DIR"
+  cmake -S "$ROOT" -B "$BUILD_DIR" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTWINHUB_BUILD_TESTS=OFF >"$TMP/configure.log" 2>&1 ||
+    { tail_log "$TMP/configure.log"; log "cmake configure failed"; exit "$1"; }
+}
 
 # tail_log FILE [LINES]: the end of a log, indented, on stderr.
 tail_log() { tail -n "${2:-5}" "$1" 2>/dev/null | sed 's/^/    /' >&2; }

@@ -97,12 +97,7 @@ median() {
 ensure_built() {
   local bin=$BUILD_DIR/bin
   if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-    if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
-      local gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
-      log "configuring $BUILD_DIR"
-      cmake -S "$ROOT" -B "$BUILD_DIR" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTWINHUB_BUILD_TESTS=OFF >"$TMP/configure.log" 2>&1 ||
-        { tail_log "$TMP/configure.log"; log "cmake configure failed"; exit 1; }
-    fi
+    bench_configure 1
     log "building bench tools in $BUILD_DIR"
     cmake --build "$BUILD_DIR" -j2 --target bench_client bench_echo_server >"$TMP/build-bench.log" 2>&1 ||
       { tail -n 30 "$TMP/build-bench.log" >&2; log "building the bench tools failed"; exit 1; }
