@@ -30,17 +30,24 @@ struct Faults {
 };
 
 class Network;
-constexpr int kFramesTag = 1;
+constexpr int kClientFramesTag = 1;
+constexpr int kServerFramesTag = 2;
 
 class FakeHost : public SessionHost, public ConnectionOwner {
  public:
+  // Host 0 holds client ends, host 1 server ends.
   FakeHost(Network& network, int index, bool direct_writes)
-      : network_(network), inbox_("h" + std::to_string(index)), direct_writes_enabled_(direct_writes) {
+      : network_(network),
+        inbox_("h" + std::to_string(index)),
+        role_(index == 0 ? SessionRole::kClient : SessionRole::kServer),
+        direct_writes_enabled_(direct_writes) {
     frames_ = inbox_ + ".s";
   }
+  int framesTag() const { return role_ == SessionRole::kClient ? kClientFramesTag : kServerFramesTag; }
   bool publish(const std::string& subject, const std::string& reply, std::string_view data) override;
   bool hubAvailable() const override { return true; }
-  const std::string& framesSubject() const override { return frames_; }
+  const std::string& framesSubject(SessionRole) const override { return frames_; }
+  bool isPeerSubject(std::string_view subject) const override { return subject == "h0.s" || subject == "h1.s"; }
   const std::string& inbox() const override { return inbox_; }
   std::string serviceOpenSubject(const std::string& service) const override { return "svc." + service; }
   void ackDue(Session* session) override {
@@ -54,8 +61,9 @@ class FakeHost : public SessionHost, public ConnectionOwner {
     ++ended;
   }
   HubStats& hubStats() override { return stats_; }
-  std::shared_ptr<DirectWriteLane> directWriteLane(uint64_t session, int fd) override {
-    return direct_writes_enabled_ ? direct_writes.add(session, fd) : nullptr;
+  void outOfFds() override {}
+  std::shared_ptr<DirectWriteLane> directWriteLane(SessionRole role, uint64_t session, int fd) override {
+    return direct_writes_enabled_ ? direct_writes.add(SessionEnd{role, session}, fd) : nullptr;
   }
   void onConnectionClosed(FrontConnection* connection) override {
     delete connection;
@@ -71,13 +79,14 @@ class FakeHost : public SessionHost, public ConnectionOwner {
   }
 
   std::unordered_map<uint64_t, Session*> sessions;
-  DirectWriteRegistry direct_writes{kFramesTag, nullptr};  // swept every tick
+  DirectWriteRegistry direct_writes{kClientFramesTag, kServerFramesTag, nullptr};  // swept every tick
   int ended = 0;
   int closed = 0;
 
  private:
   Network& network_;
   std::string inbox_;
+  SessionRole role_;
   std::string frames_;
   std::vector<Session*> due_;
   NullHubStats stats_;
@@ -176,8 +185,8 @@ class Network {
     server_.flushAcks();
     const uint64_t now = uv_hrtime();
     for (FakeHost* host : {&client_, &server_}) {
-      for (uint64_t id : host->direct_writes.takeSessionsWithNews()) {
-        if (auto it = host->sessions.find(id); it != host->sessions.end()) it->second->takeLaneNews();
+      for (const SessionEnd& end : host->direct_writes.takeSessionsWithNews()) {
+        if (auto it = host->sessions.find(end.session); it != host->sessions.end()) it->second->takeLaneNews();
       }
       std::vector<Session*> open;
       for (auto& [id, s] : host->sessions) open.push_back(s);
@@ -205,9 +214,9 @@ class Network {
       return;
     }
     FakeHost& host = m.subject.rfind("h0", 0) == 0 ? client_ : server_;
-    if (m.subject == host.framesSubject()) {
+    if (m.subject == host.framesSubject(SessionRole::kClient)) {
       HubMessage message;
-      message.tag = kFramesTag;
+      message.tag = host.framesTag();
       message.data = HubPayload(std::move(m.data));
       host.direct_writes.inspect(message);  // what a hub's delivery thread does first
       if (message.consumed) {
