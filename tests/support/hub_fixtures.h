@@ -91,6 +91,7 @@ class RawNats {
 
   void publish(const std::string& subject, const std::string& data, const std::string& reply = "");
   void flush();
+  natsConnection* connection() { return nc_; }
 
   struct Message {
     std::string subject, reply, data;
