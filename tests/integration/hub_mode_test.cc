@@ -142,13 +142,6 @@ std::unique_ptr<SidecarFixture> startFront(const HubOrder& order, const std::str
   return sidecar;
 }
 
-// Sends `message` on a connection and reads the same bytes back.
-bool echoes(TcpClient& client, const std::string& message) {
-  if (!client.isConnected() || !client.sendAll(message)) return false;
-  std::string back(message.size(), '\0');
-  return client.recvExact(back.data(), back.size(), 3s) == back.size() && back == message;
-}
-
 // A new connection through `front` carries bytes to the echo agent and back.
 bool newConnectionEchoes(const std::string& front) {
   TcpClient client(front);

@@ -27,13 +27,6 @@ std::chrono::milliseconds since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
-// Sends `message` and reads the same number of bytes back.
-bool echoes(TcpClient& client, const std::string& message) {
-  if (!client.sendAll(message)) return false;
-  std::string back(message.size(), '\0');
-  return client.recvExact(back.data(), back.size(), 2s) == back.size() && back == message;
-}
-
 // A new connection to `address` is refused (retried briefly: the listener closes just after the
 // log line that announced it).
 bool refusesConnections(const std::string& address) {
