@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <functional>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -109,6 +110,62 @@ TEST_CASE("Sidecar: --check-config lists every problem as FILE:LINE:COL and fail
   REQUIRE(missing_status.has_value());
   CHECK(*missing_status == 2);
   CHECK_THAT(missing.output(), Catch::Contains(dir.path() + "/missing.yaml:"));
+}
+
+// Runs the sidecar with `args` and returns its exit status (-1 if it did not exit within 10 s).
+int runToExit(const std::vector<std::string>& args, std::string* output) {
+  Process p(binPath("twinhub-sidecar"), args);
+  std::optional<int> status = p.wait(10s);
+  *output = p.output();
+  return status.value_or(-1);
+}
+
+TEST_CASE("Sidecar: a missing file or a directory exits 2 with the reason, for --config and --check-config alike",
+          "[integration]") {
+  TempDir dir;
+  const std::string missing = dir.path() + "/missing.yaml";
+  for (const auto& [path, reason] : {std::pair{missing, std::string("No such file or directory")},
+                                     std::pair{dir.path(), std::string("is a directory")}}) {
+    std::string checked, run;
+    const int check_status = runToExit({"--check-config", path}, &checked);
+    const int run_status = runToExit({"--config", path}, &run);
+    INFO("--check-config:\n" << checked << "--config:\n" << run);
+    CHECK(check_status == 2);
+    CHECK(run_status == 2);
+    CHECK_THAT(checked, Catch::Contains(path + ":1:1: ") && Catch::Contains(reason));
+    CHECK_THAT(run, Catch::Contains(path + ":1:1: ") && Catch::Contains(reason));
+  }
+}
+
+TEST_CASE("Sidecar: thousands of problems print as the first 50 and a count of the rest", "[integration]") {
+  TempDir dir;
+  std::string yaml = "fronts:\n";
+  for (int i = 0; i < 3000; ++i) yaml += "  - {listen: 127.0.0.1:99999, service: s, direct: 127.0.0.1:1}\n";
+  const std::string path = dir.write("huge.yaml", yaml);
+  for (const char* flag : {"--check-config", "--config"}) {
+    std::string output;
+    const int status = runToExit({flag, path}, &output);
+    INFO(flag << " output:\n" << output.substr(0, 4000));
+    CHECK(status == 2);
+    CHECK(problemLines(output, path).size() == 50);
+    CHECK_THAT(output, Catch::Contains("... and 2950 more problem(s)"));
+    CHECK_THAT(output, Catch::Contains(path + ": 3000 problem(s)"));
+    CHECK(output.size() < 50 * 200);
+  }
+}
+
+TEST_CASE("Sidecar: an IPv6 /metrics address is refused up front with the reason", "[integration]") {
+  TempDir dir;
+  const std::string path =
+      dir.write("v6.yaml", "fronts:\n" + frontYaml("a", "127.0.0.1:1") + "metrics: \"[::1]:0\"\n");
+  std::string checked, run, flag;
+  CHECK(runToExit({"--check-config", path}, &checked) == 2);
+  CHECK(runToExit({"--config", path}, &run) == 2);
+  CHECK(runToExit({"--listen", "127.0.0.1:0", "--direct", "127.0.0.1:1", "--metrics", "[::1]:0"}, &flag) == 2);
+  INFO("--check-config:\n" << checked << "--config:\n" << run << "--metrics:\n" << flag);
+  CHECK_THAT(checked, Catch::Contains(path + ":3:10: ") && Catch::Contains("IPv6"));
+  CHECK_THAT(run, Catch::Contains(path + ":3:10: ") && Catch::Contains("IPv6"));
+  CHECK_THAT(flag, Catch::Contains("IPv6"));
 }
 
 TEST_CASE("Sidecar: SIGTERM drain lets an in-flight transfer finish whole and refuses new connections",
