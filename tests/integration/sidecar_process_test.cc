@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "support/process.h"
+#include "support/sidecar_fixture.h"
 #include "support/tcp_client.h"
 #include "support/test_servers.h"
 
@@ -378,6 +379,49 @@ TEST_CASE("Sidecar: a front removed by reload stops accepting but keeps its open
   CHECK(echoes(a1, "alpha after beta is gone"));
   INFO("sidecar output:\n" << sidecar.output());
   CHECK(sidecar.running());
+}
+
+TEST_CASE("Sidecar: after SIGHUP the command line's --log-level still wins over the file's", "[integration]") {
+  EchoServer echo;
+  // The file says info; the command line says debug, which shows each accepted connection.
+  SidecarFixture sidecar("sidecar: {log_level: info}\nfronts:\n" + frontYaml("alpha", echo.address()),
+                         {"--log-level", "debug"});
+  REQUIRE(sidecar.waitReady(1, false, kStartTimeout));
+  const char* const kAccepted = R"(conn \d+: accepted on)";
+  {
+    TcpClient before(sidecar.front());
+    REQUIRE(echoes(before, "before"));
+    REQUIRE(!sidecar.waitLog(kAccepted, 2s).empty());
+  }
+  REQUIRE(sidecar.reload("sidecar: {log_level: info}\nfronts:\n" + frontYaml("alpha", echo.address()), 5s));
+  TcpClient after(sidecar.front());
+  REQUIRE(echoes(after, "after"));
+  INFO("sidecar output:\n" << sidecar.output());
+  CHECK(!sidecar.waitLog(kAccepted, 2s, 1).empty());
+}
+
+TEST_CASE("Sidecar: renaming a front's service on the same port applies on SIGHUP", "[integration]") {
+  EchoServer echo;
+  const std::string port = unusedAddress().substr(std::string("127.0.0.1:").size());
+  auto yaml = [&](const std::string& service) {
+    return "metrics: 127.0.0.1:0\nfronts:\n  - {listen: 127.0.0.1:" + port + ", service: " + service +
+           ", direct: " + echo.address() + "}\n";
+  };
+  SidecarFixture sidecar(yaml("alpha"));
+  REQUIRE(sidecar.waitReady(1, true, kStartTimeout));
+  TcpClient old_client(sidecar.front());
+  REQUIRE(echoes(old_client, "alpha"));
+
+  const bool reloaded = sidecar.reload(yaml("beta"), 5s);
+  INFO("sidecar output:\n" << sidecar.output());
+  REQUIRE(reloaded);
+  CHECK(!sidecar.waitLog(R"(front alpha on \S+ now serves beta)", 0ms).empty());
+  TcpClient new_client(sidecar.front());
+  CHECK(echoes(new_client, "beta"));
+  CHECK(echoes(old_client, "alpha's connection carries on"));
+  CHECK(sidecar.metric("twinhub_front_connections_total", R"(service="beta")") == 1);
+  CHECK(sidecar.metric("twinhub_front_connections_total", R"(service="alpha")") == 1);
+  CHECK(sidecar.metric("twinhub_config_reloads_total", R"(result="ok")") == 1);
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // TempDir owned by the fixture, so it can be rewritten for a reload.
 //
 // Set TWINHUB_TEST_SIDECAR_LOG_LEVEL (trace, debug, ...) to pass --log-level to every sidecar a
-// test starts (a reload goes back to the file's sidecar.log_level). TWINHUB_KEEP_TEST_LOGS keeps
+// test starts (the command line's level wins over the file's, also after a reload). TWINHUB_KEEP_TEST_LOGS keeps
 // the logs (see Process).
 //
 // Used from the test thread only.

@@ -92,8 +92,10 @@ int main(int argc, char** argv) {
     std::cerr << "give --config FILE, or both --listen and --direct (see --help)\n";
     return kExitConfigInvalid;
   }
-  if (drain_timeout_ms) config.proxy.drain_timeout_ms = drain_timeout_ms;
-  if (!log_level.empty()) config.log_level = log_level;
+  twinhub::ConfigOverrides overrides;
+  if (drain_timeout_ms) overrides.drain_timeout_ms = drain_timeout_ms;
+  if (!log_level.empty()) overrides.log_level = log_level;
+  overrides.applyTo(config);
   if (!twinhub::initLogging(config.log_level, "twinhub-sidecar")) {
     std::cerr << "unknown log level '" << config.log_level << "'\n";
     return kExitConfigInvalid;
@@ -105,7 +107,7 @@ int main(int argc, char** argv) {
 
   int status = 0;
   {
-    twinhub::SidecarApp app(config, config_path);
+    twinhub::SidecarApp app(config, config_path, overrides);
     status = app.run();
   }
   twinhub::shutdownHubLibrary();

@@ -13,7 +13,13 @@ namespace {
 
 constexpr uint64_t kDrainTickMs = 50;
 
-std::string frontKey(const FrontConfig& front) { return front.listen.toString() + "/" + front.service; }
+// Fronts with the same key across a reload are the same listener. A fixed port can hold only
+// one listener, so it is the key: a front whose service is renamed keeps its socket instead of
+// failing to bind next to itself. Port 0 binds a fresh port each time; the service tells them apart.
+std::string frontKey(const FrontConfig& front) {
+  const std::string listen = front.listen.toString();
+  return front.listen.port() != 0 ? listen : listen + "/" + front.service;
+}
 
 std::vector<HubOptions> hubOptions(const SidecarConfig& config) {
   std::vector<HubOptions> hubs;
@@ -44,8 +50,8 @@ SessionRouterOptions routerOptions(const SidecarConfig& config) {
 
 }  // namespace
 
-SidecarApp::SidecarApp(SidecarConfig config, std::string config_path)
-    : config_(std::move(config)), config_path_(std::move(config_path)) {
+SidecarApp::SidecarApp(SidecarConfig config, std::string config_path, ConfigOverrides overrides)
+    : config_(std::move(config)), config_path_(std::move(config_path)), overrides_(std::move(overrides)) {
   uv_loop_init(&loop_);
   context_ = std::make_unique<ProxyContext>(&loop_);
   direct_factory_ = std::make_unique<DirectConnectionFactory>(*context_);
@@ -161,6 +167,10 @@ Status SidecarApp::applyFronts(const SidecarConfig& config) {
   for (const FrontConfig& fc : config.fronts) {
     Front* front = next[frontKey(fc)];
     if (std::find(opened.begin(), opened.end(), front) == opened.end()) {
+      if (front->settings().service != fc.service) {
+        spdlog::info("front {} on {} now serves {}", front->settings().service, front->boundAddress().toString(),
+                     fc.service);
+      }
       front->update(frontSettings(fc), metrics_.frontStats(fc.service), factory);
     } else if (config.mode == Mode::kHub) {
       spdlog::info("front {} listening on {} (hub)", fc.service, front->boundAddress().toString());
@@ -213,6 +223,7 @@ void SidecarApp::reload() {
   spdlog::info("SIGHUP: reloading {}", config_path_);
   ConfigLoadResult loaded = loadConfigFile(config_path_);
   SidecarConfig& next = loaded.config;
+  overrides_.applyTo(next);
   if (loaded.ok() && next.mode == Mode::kHub && !router_) {
     loaded.errors.push_back(config_path_ + ": mode hub needs the hubs to be configured at start; restart the sidecar");
   }
