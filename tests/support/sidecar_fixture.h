@@ -21,8 +21,12 @@ namespace twinhub::test {
 class SidecarFixture {
  public:
   // Writes `yaml` to a fresh directory and starts twinhub-sidecar --config on it (plus
-  // `extra_args`). Does not wait: see waitReady().
-  explicit SidecarFixture(const std::string& yaml, const std::vector<std::string>& extra_args = {});
+  // `extra_args`). Does not wait: see waitReady(). A non-zero `open_file_limit` runs it under
+  // prlimit with that soft and hard RLIMIT_NOFILE (the sidecar raises its soft limit to the hard
+  // one, so both must be set); see prlimitAvailable().
+  explicit SidecarFixture(const std::string& yaml, const std::vector<std::string>& extra_args = {},
+                          unsigned open_file_limit = 0);
+  static bool prlimitAvailable();
   SidecarFixture(const SidecarFixture&) = delete;
   SidecarFixture& operator=(const SidecarFixture&) = delete;
 
