@@ -26,6 +26,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "support/hub_fixtures.h"
 #include "support/nats_hubs.h"
 #include "support/process.h"
 #include "support/sidecar_fixture.h"
@@ -40,132 +41,15 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kMiB = 1024 * 1024;
-// Generous: sanitizer builds start slowly on a shared machine.
-constexpr auto kStartTimeout = 15s;
 // A hub change (detection, failover, re-send) takes well under a second; this is the test's
 // patience on a loaded machine, not the target.
 constexpr auto kFailoverTimeout = 5s;
 // The original agents' callers give up after 5000 ms.
 constexpr int kCallerTimeoutMs = 5000;
-// Short hold-down so that failback fits in a test; detection as shipped.
-constexpr int kFailbackHoldMs = 1500;
-// A session whose OPEN gets no answer at all is given up after this (the shipped default).
-constexpr int kOpenTimeoutMs = 900;
 
 long long msSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
 }
-
-std::function<bool(double)> atLeast(double v) {
-  return [v](double x) { return x >= v; };
-}
-std::function<bool(double)> equalTo(double v) {
-  return [v](double x) { return x == v; };
-}
-// Counters appear on /metrics at their first increment; before that they count as 0.
-double orZero(double v) { return std::max(0.0, v); }
-
-// ---- configs --------------------------------------------------------------------------------
-
-using HubOrder = std::vector<NatsHub*>;
-
-std::string hubsYaml(const HubOrder& order) {
-  std::string out = "hubs:\n";
-  for (NatsHub* hub : order) out += "  - {name: " + hub->name() + ", url: \"" + hub->url() + "\"}\n";
-  out += "hub_options: {probe_interval_ms: 100, suspect_after_ms: 350, failback_hold_ms: " +
-         std::to_string(kFailbackHoldMs) + ", open_timeout_ms: " + std::to_string(kOpenTimeoutMs) + "}\n";
-  return out;
-}
-
-// A sidecar that offers `agent` as `service`; its probe is tcp (on the agent) or zmq (on a health
-// socket), checked every 100 ms, one result enough either way.
-std::string servingYaml(const std::string& id, const HubOrder& order, const std::string& service,
-                        const std::string& agent, const std::string& probe_type, const std::string& probe_address) {
-  return "sidecar: {id: " + id + "}\n" + "mode: hub\n" + hubsYaml(order) + "serve:\n" + "  service: " + service +
-         "\n" + "  address: " + agent + "\n" + "  probe: {type: " + probe_type + ", address: " + probe_address +
-         ", interval_ms: 100, timeout_ms: 200, rise: 1, fall: 1}\n" + "metrics: 127.0.0.1:0\n";
-}
-
-// A sidecar with one front for `service`; `direct` (optional) is where mode direct sends bytes.
-std::string frontYaml(const HubOrder& order, const std::string& service, const std::string& mode = "hub",
-                      const std::string& direct = "") {
-  return "sidecar: {id: front." + service + "}\n" + "mode: " + mode + "\n" + hubsYaml(order) + "fronts:\n" +
-         "  - {listen: 127.0.0.1:0, service: " + service + (direct.empty() ? "" : ", direct: " + direct) + "}\n" +
-         "metrics: 127.0.0.1:0\n";
-}
-
-// ---- sidecars -------------------------------------------------------------------------------
-
-// The hub that carries the sidecar's sessions now (twinhub_hub_active), "" when none.
-std::string activeHub(const SidecarFixture& sidecar) {
-  const std::string exposition = sidecar.scrape();
-  for (const char* name : {"edge", "central"}) {
-    if (metricValue(exposition, "twinhub_hub_active", std::string("hub=\"") + name + "\"") == 1) return name;
-  }
-  return "";
-}
-
-bool waitActiveHub(const SidecarFixture& sidecar, const std::string& hub, std::chrono::milliseconds timeout) {
-  return sidecar.waitMetric("twinhub_hub_active", "hub=\"" + hub + "\"", equalTo(1), timeout) == 1;
-}
-
-// Waits until the sidecar sees every hub of `order` up (twinhub_hub_state 2) and uses the first.
-void requireHubsUp(const SidecarFixture& sidecar, const HubOrder& order) {
-  const double all_up = 2.0 * static_cast<double>(order.size());
-  const bool up = sidecar.waitMetric("twinhub_hub_state", "", equalTo(all_up), kStartTimeout) == all_up;
-  const bool active = up && waitActiveHub(sidecar, order.front()->name(), kStartTimeout);
-  INFO("sidecar output:\n" << sidecar.output());
-  REQUIRE(up);
-  REQUIRE(active);
-}
-
-std::unique_ptr<SidecarFixture> startServing(const std::string& id, const HubOrder& order, const std::string& service,
-                                             const std::string& agent, const std::string& probe_type,
-                                             const std::string& probe_address) {
-  auto sidecar = std::make_unique<SidecarFixture>(servingYaml(id, order, service, agent, probe_type, probe_address));
-  const bool ready = sidecar->waitReady(0, true, kStartTimeout);
-  const bool serving = ready && !sidecar->waitLog("serving \\S+ through the hubs", kStartTimeout).empty();
-  INFO("serving sidecar output:\n" << sidecar->output());
-  REQUIRE(ready);
-  REQUIRE(serving);
-  requireHubsUp(*sidecar, order);
-  return sidecar;
-}
-
-std::unique_ptr<SidecarFixture> startFront(const HubOrder& order, const std::string& service,
-                                           const std::string& mode = "hub", const std::string& direct = "") {
-  auto sidecar = std::make_unique<SidecarFixture>(frontYaml(order, service, mode, direct));
-  const bool ready = sidecar->waitReady(1, true, kStartTimeout);
-  INFO("front sidecar output:\n" << sidecar->output());
-  REQUIRE(ready);
-  requireHubsUp(*sidecar, order);
-  return sidecar;
-}
-
-// A new connection through `front` carries bytes to the echo agent and back.
-bool newConnectionEchoes(const std::string& front) {
-  TcpClient client(front);
-  return echoes(client, "hello through the hubs");
-}
-
-// A front and a serving sidecar for one service whose agent is an EchoServer, ready to carry a
-// session (one has gone through end to end: the queue subscription has reached the hub).
-struct EchoPath {
-  EchoPath(const HubOrder& front_order, const HubOrder& server_order, const std::string& service = "EchoService") {
-    server = startServing("mainpc." + service, server_order, service, echo.address(), "tcp", echo.address());
-    front = startFront(front_order, service);
-    const bool works = waitFor([&] { return newConnectionEchoes(front->front()); }, 10s);
-    INFO("front output:\n" << front->output() << "\nserving output:\n" << server->output());
-    REQUIRE(works);
-  }
-  std::string logs() const {
-    return "front output:\n" + front->output() + "\nserving output:\n" + server->output();
-  }
-
-  EchoServer echo;
-  std::unique_ptr<SidecarFixture> server;
-  std::unique_ptr<SidecarFixture> front;
-};
 
 // ---- ZeroMQ -------------------------------------------------------------------------------
 
@@ -345,52 +229,6 @@ std::optional<long long> logTimeMs(const std::string& line) {
   return ((h * 60LL + m) * 60 + s) * 1000 + ms;
 }
 
-// ---- raw NATS -------------------------------------------------------------------------------
-
-// A plain cnats connection for publishing whatever a test wants, frames or garbage.
-class RawNats {
- public:
-  explicit RawNats(const std::string& url) {
-    natsStatus s = natsConnection_ConnectTo(&nc_, url.c_str());
-    INFO("connect " << url << ": " << natsStatus_GetText(s));
-    REQUIRE(s == NATS_OK);
-  }
-  ~RawNats() {
-    natsConnection_Close(nc_);
-    natsConnection_Destroy(nc_);
-  }
-  RawNats(const RawNats&) = delete;
-  RawNats& operator=(const RawNats&) = delete;
-
-  void publish(const std::string& subject, const std::string& data, const std::string& reply = "") {
-    natsStatus s = reply.empty()
-                       ? natsConnection_Publish(nc_, subject.c_str(), data.data(), static_cast<int>(data.size()))
-                       : natsConnection_PublishRequest(nc_, subject.c_str(), reply.c_str(), data.data(),
-                                                       static_cast<int>(data.size()));
-    INFO("publish " << subject << " (" << data.size() << " bytes): " << natsStatus_GetText(s));
-    REQUIRE(s == NATS_OK);
-  }
-  void flush() { REQUIRE(natsConnection_FlushTimeout(nc_, 3000) == NATS_OK); }
-
- private:
-  natsConnection* nc_ = nullptr;
-};
-
-// A frame as the wire format lays it out (wire/frame.h), with every field chosen by the caller,
-// including the ones a valid frame must not have.
-std::string rawFrame(uint8_t version, uint8_t type, uint32_t length_field, uint64_t session, uint64_t seq,
-                     uint64_t recv_seq, uint64_t written_seq, const std::string& payload) {
-  std::string out = "tH";
-  out.push_back(static_cast<char>(version));
-  out.push_back(static_cast<char>(type));
-  for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((length_field >> (8 * i)) & 0xff));
-  for (uint64_t v : {session, seq, recv_seq, written_seq}) {
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  }
-  return out + payload;
-}
-
-constexpr uint8_t kOpen = 1, kData = 4, kAck = 6;
 
 // Messages that no sidecar may accept as a session frame.
 std::vector<std::string> garbageFrames() {
@@ -862,18 +700,21 @@ TEST_CASE("HubMode: malformed frames are counted and dropped, and sessions still
   std::vector<std::string> bad_opens = garbage;
   bad_opens.push_back(rawFrame(1, kAck, 0, 7, 0, 0, 0, ""));       // not an OPEN
   bad_opens.push_back(rawFrame(1, kOpen, 0, 7, 0, 0, 0, ""));      // OPEN without the opener's subject
-  const std::string good_open = rawFrame(1, kOpen, 9, 7, 0, 0, 0, "t.nowhere");  // sent without a reply subject
+  // Well formed, but it names a subject that is no sidecar's frames subject: never answered.
+  const std::string stray_open = rawFrame(1, kOpen, 9, 7, 0, 0, 0, "t.nowhere");
 
   const char* const kMalformed = R"(reason="malformed")";
   const double server_before = orZero(path.server->metric("twinhub_frames_dropped_total", kMalformed));
   const double front_before = orZero(path.front->metric("twinhub_frames_dropped_total", kMalformed));
-  size_t to_server = 0, to_front = 0;
+  const char* const kBadSubject = R"(reason="bad_subject")";
+  const double stray_before = orZero(path.server->metric("twinhub_frames_dropped_total", kBadSubject));
+  size_t to_server = 0, to_front = 0, stray = 0;
   // Through both hubs: each sidecar's subscriptions on either one must hold up.
   for (NatsHub* hub : order) {
     RawNats nats(hub->url());
     for (const std::string& frame : garbage) {
       nats.publish(server_inbox + ".s", frame, "t.garbage.reply");
-      nats.publish(front_inbox + ".s", frame);
+      nats.publish(front_inbox + ".c", frame);
       ++to_server;
       ++to_front;
     }
@@ -881,8 +722,8 @@ TEST_CASE("HubMode: malformed frames are counted and dropped, and sessions still
       nats.publish(open_subject, frame, "t.garbage.reply");
       ++to_server;
     }
-    nats.publish(open_subject, good_open);
-    ++to_server;
+    nats.publish(open_subject, stray_open);
+    ++stray;
     nats.flush();
   }
 
@@ -896,6 +737,10 @@ TEST_CASE("HubMode: malformed frames are counted and dropped, and sessions still
   // Each one counted, once.
   CHECK(server_after - server_before == static_cast<double>(to_server));
   CHECK(front_after - front_before == static_cast<double>(to_front));
+  CHECK(path.server->waitMetric("twinhub_frames_dropped_total", kBadSubject,
+                                atLeast(stray_before + static_cast<double>(stray)), 5s) -
+            stray_before ==
+        static_cast<double>(stray));
 
   // A new session still carries bytes exactly.
   TcpClient client(path.front->front());

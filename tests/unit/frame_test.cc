@@ -117,16 +117,3 @@ TEST_CASE("Frame: random bytes and mutated frames never crash the decoder", "[un
   }
   CHECK(accepted < 20000);
 }
-
-TEST_CASE("Subjects: tokens are sanitised and open replies round-trip", "[unit]") {
-  CHECK(subjectToken("pc2.Memory Service>*") == "pc2_Memory_Service__");
-  CHECK(serviceOpenSubject("th.", "MemoryOrchestratorService") == "th.svc.MemoryOrchestratorService.open");
-  const std::string inbox = inboxSubject("th.", "pc2.Mem", "abc");
-  CHECK(inbox == "th.sc.pc2_Mem.abc");
-  CHECK(sessionFramesSubject(inbox) == "th.sc.pc2_Mem.abc.s");
-  const std::string reply = openReplySubject(inbox, 0xdeadbeef12345678ull);
-  CHECK(sessionFromOpenReply(inbox, reply) == 0xdeadbeef12345678ull);
-  CHECK(sessionFromOpenReply(inbox, "th.sc.other.abc.o.12") == 0);
-  CHECK(sessionFromOpenReply(inbox, inbox + ".o.xyz") == 0);
-  CHECK(sessionFromOpenReply(inbox, inbox + ".o.") == 0);
-}

@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "common/problem_list.h"
+#include "common/rlimit.h"
 #include "config/config_loader.h"
 
 namespace twinhub {
@@ -45,6 +47,8 @@ SessionRouterOptions routerOptions(const SidecarConfig& config) {
   options.direct_writes = config.hub.direct_writes;
   options.session.open_timeout_ms = config.hub.open_timeout_ms;
   options.session.connect_timeout_ms = config.proxy.connect_timeout_ms;
+  options.max_server_sessions = config.serve && config.serve->max_sessions != 0 ? config.serve->max_sessions
+                                                                                 : servedSessionCap(openFileLimit());
   return options;
 }
 
@@ -114,6 +118,51 @@ void SidecarApp::startHubs() {
   health_->start();
 }
 
+void SidecarApp::startControl() {
+  if (!executor_) return;
+  std::vector<ControlHub> hubs;
+  for (const HubConfig& hub : config_.hubs) hubs.push_back({hub.name, hub.url});
+  if (!config_.state_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config_.state_dir, ec);
+    if (ec) spdlog::error("state_dir {}: {}; applied desired state will not survive a restart", config_.state_dir, ec.message());
+  }
+  control_ = std::make_unique<DesiredStateController>(
+      &loop_, *executor_, std::move(hubs), config_.id, config_.state_dir,
+      [this](FlipAction action, const AppliedState& applied) { onDesiredState(action, applied); });
+  if (std::optional<std::string> mode = control_->restore(modeName(config_.mode))) {
+    config_.mode = *mode == "hub" ? Mode::kHub : Mode::kDirect;
+    metrics_.setMode(modeName(config_.mode));
+  }
+  metrics_.setAppliedGeneration(control_->applied().generation);
+  control_->start();
+}
+
+void SidecarApp::onDesiredState(FlipAction action, const AppliedState& applied) {
+  metrics_.desiredStateChanged(flipActionName(action), applied.generation);
+  const Mode mode = applied.mode == "hub" ? Mode::kHub : Mode::kDirect;
+  if (!draining_) switchMode(mode, "desired state generation " + std::to_string(applied.generation));
+}
+
+bool SidecarApp::switchMode(Mode mode, const std::string& why) {
+  if (mode == config_.mode) return true;
+  if (mode == Mode::kHub && !router_) {
+    spdlog::error("mode hub asked by {}, but no hubs are configured: staying {}", why, modeName(config_.mode));
+    return false;
+  }
+  const Mode previous = config_.mode;
+  config_.mode = mode;
+  if (Status status = applyFronts(config_); !status) {  // existing fronts only change their factory
+    config_.mode = previous;
+    spdlog::error("mode {} asked by {}: {}", modeName(mode), why, status.message());
+    return false;
+  }
+  spdlog::warn("mode {} -> {} ({}): new connections take the new path, open ones keep theirs", modeName(previous),
+               modeName(mode), why);
+  metrics_.setMode(modeName(mode));
+  return true;
+}
+
 int SidecarApp::run() {
   if (config_.metrics) {
     Status status = metrics_.serve(*config_.metrics);
@@ -131,6 +180,7 @@ int SidecarApp::run() {
   uv_signal_start(&sigint_, onSignal, SIGINT);
   uv_signal_start(&sighup_, onSignal, SIGHUP);
   startHubs();
+  startControl();
   if (Status status = applyFronts(config_); !status) {
     spdlog::error("{}", status.message());
     closeAll();
@@ -241,6 +291,12 @@ void SidecarApp::reload() {
   next.hubs = config_.hubs;
   next.serve = config_.serve;
   next.hub = config_.hub;
+  if (control_ && control_->applied().generation != 0 && modeName(next.mode) != control_->applied().mode) {
+    // The file's mode is where a sidecar starts; once the controller has spoken, it rules.
+    spdlog::info("mode stays {} (desired state generation {}), not the file's {}", control_->applied().mode,
+                 control_->applied().generation, modeName(next.mode));
+    next.mode = config_.mode;
+  }
   const SidecarConfig previous = config_;
   config_ = next;  // frontSettings() reads the new proxy tuning
   if (Status status = applyFronts(next); !status) {
@@ -310,6 +366,7 @@ void SidecarApp::closeAll() {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
   health_.reset();  // joins its thread: nothing posts to the executor after this
+  if (control_) control_->close();  // joins its threads too
   if (router_) router_->stop();
   if (executor_) executor_->close();
 }

@@ -17,6 +17,7 @@
 #include "common/loop_executor.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "control/desired_state_controller.h"
 #include "health/health_checker.h"
 #include "hub/session_router.h"
 #include "metrics/metrics.h"
@@ -44,6 +45,12 @@ class SidecarApp {
   static void onDrainTick(uv_timer_t* timer);
 
   void startHubs();
+  // Desired state from the controller (through the hubs): restores the last applied mode, then
+  // watches for new generations.
+  void startControl();
+  void onDesiredState(FlipAction action, const AppliedState& applied);
+  // New connections take `mode`; open ones keep their path. False when hub mode has no hubs.
+  bool switchMode(Mode mode, const std::string& why);
   // Opens fronts that are new, updates those that stay, retires those that are gone. All or
   // nothing: if a new front cannot listen, nothing changes.
   [[nodiscard]] Status applyFronts(const SidecarConfig& config);
@@ -68,6 +75,7 @@ class SidecarApp {
   std::unique_ptr<LoopExecutor> executor_;    // when hubs are configured
   std::unique_ptr<SessionRouter> router_;     // when hubs are configured
   std::unique_ptr<HealthChecker> health_;     // when serving
+  std::unique_ptr<DesiredStateController> control_;  // when hubs are configured
   std::map<std::string, Front*> fronts_;      // by listen address and service
   std::unordered_set<Front*> retiring_;       // stopped accepting, connections still open
   uv_signal_t sigterm_;

@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+
 namespace twinhub {
 
 uint64_t raiseOpenFileLimit() {
@@ -13,6 +15,17 @@ uint64_t raiseOpenFileLimit() {
     getrlimit(RLIMIT_NOFILE, &limit);
   }
   return limit.rlim_cur;
+}
+
+uint64_t openFileLimit() {
+  rlimit limit{};
+  return getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 0;
+}
+
+uint32_t servedSessionCap(uint64_t fd_limit) {
+  constexpr uint64_t kReserve = 128, kMin = 16, kMax = 65536;
+  if (fd_limit <= kReserve + 2 * kMin) return static_cast<uint32_t>(kMin);
+  return static_cast<uint32_t>(std::clamp((fd_limit - kReserve) / 2, kMin, kMax));
 }
 
 }  // namespace twinhub

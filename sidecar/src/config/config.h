@@ -37,6 +37,8 @@ struct ServeConfig {
   std::string service;
   NetAddress address;
   std::optional<ProbeConfig> probe;
+  // Sessions served at once (each holds a socket to the agent); 0: sized from the fd limit.
+  uint32_t max_sessions = 0;
   bool operator==(const ServeConfig&) const = default;
 };
 

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "common/problem_list.h"
+#include "wire/subjects.h"
 
 namespace twinhub {
 
@@ -239,8 +240,9 @@ void readHubTuning(Reader& r, const YAML::Node& node, HubTuning& h) {
   if (node["open_timeout_ms"]) r.uint(node["open_timeout_ms"], "hub_options.open_timeout_ms", 10, 600000, &h.open_timeout_ms);
   if (node["direct_writes"]) r.boolean(node["direct_writes"], "hub_options.direct_writes", &h.direct_writes);
   if (node["subject_prefix"]) {
-    if (r.string(node["subject_prefix"], "hub_options.subject_prefix", &h.subject_prefix) && h.subject_prefix.back() != '.') {
-      r.error(node["subject_prefix"], "hub_options.subject_prefix must end with '.'");
+    if (r.string(node["subject_prefix"], "hub_options.subject_prefix", &h.subject_prefix) &&
+        (h.subject_prefix.back() != '.' || !wire::isValidPublishSubject(h.subject_prefix + "x"))) {
+      r.error(node["subject_prefix"], "hub_options.subject_prefix must be subject tokens ending with '.' (like \"th.\")");
     }
   }
   if (h.suspect_after_ms <= h.probe_interval_ms) {
@@ -290,12 +292,13 @@ void readProbe(Reader& r, const YAML::Node& node, ProbeConfig& p) {
 }
 
 void readServe(Reader& r, const YAML::Node& node, std::optional<ServeConfig>& out) {
-  if (!r.checkMap(node, "serve", {"service", "address", "probe"})) return;
+  if (!r.checkMap(node, "serve", {"service", "address", "probe", "max_sessions"})) return;
   ServeConfig s;
   if (!node["service"]) r.error(node, "serve needs a service name");
   else r.string(node["service"], "serve.service", &s.service);
   if (!node["address"]) r.error(node, "serve needs the agent's address");
   else r.address(node["address"], "serve.address", &s.address);
+  if (node["max_sessions"]) r.uint(node["max_sessions"], "serve.max_sessions", 1, 1000000, &s.max_sessions);
   if (node["probe"]) {
     ProbeConfig p;
     readProbe(r, node["probe"], p);

@@ -4,20 +4,20 @@
 
 namespace twinhub {
 
-std::shared_ptr<DirectWriteLane> DirectWriteRegistry::add(uint64_t session, int fd) {
+std::shared_ptr<DirectWriteLane> DirectWriteRegistry::add(SessionEnd end, int fd) {
   auto lane = std::make_shared<DirectWriteLane>(fd);
   std::lock_guard<std::mutex> lock(mutex_);
-  lanes_[session] = lane;
+  lanes(end.role)[end.session] = lane;
   return lane;
 }
 
-void DirectWriteRegistry::remove(uint64_t session) {
+void DirectWriteRegistry::remove(SessionEnd end) {
   std::lock_guard<std::mutex> lock(mutex_);
-  lanes_.erase(session);
+  lanes(end.role).erase(end.session);
 }
 
-std::vector<uint64_t> DirectWriteRegistry::takeSessionsWithNews() {
-  std::vector<uint64_t> ids;
+std::vector<SessionEnd> DirectWriteRegistry::takeSessionsWithNews() {
+  std::vector<SessionEnd> ids;
   std::lock_guard<std::mutex> lock(mutex_);
   ids.swap(with_news_);
   return ids;
@@ -30,14 +30,16 @@ bool DirectWriteRegistry::sweepIdle() {
 }
 
 void DirectWriteRegistry::inspect(HubMessage& message) {
-  if (message.tag != frames_tag_) return;
+  if (message.tag != client_frames_tag_ && message.tag != server_frames_tag_) return;
+  const SessionRole role = message.tag == client_frames_tag_ ? SessionRole::kClient : SessionRole::kServer;
   auto frame = wire::decodeFrame(message.data.view(), nullptr);
   if (!frame || frame->header.type != wire::FrameType::kData) return;
   std::shared_ptr<DirectWriteLane> lane;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = lanes_.find(frame->header.session);
-    if (it == lanes_.end()) return;
+    Lanes& table = lanes(role);
+    auto it = table.find(frame->header.session);
+    if (it == table.end()) return;
     lane = it->second;
   }
   const DirectWriteLane::WriteResult result = lane->tryWrite(frame->header, frame->payload);
@@ -51,7 +53,7 @@ void DirectWriteRegistry::inspect(HubMessage& message) {
   bool request = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    with_news_.push_back(frame->header.session);
+    with_news_.push_back(SessionEnd{role, frame->header.session});
     request = !sweep_requested_;
     sweep_requested_ = true;
   }

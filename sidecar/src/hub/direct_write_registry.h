@@ -1,4 +1,4 @@
-// DirectWriteRegistry: the open sessions' DirectWriteLanes by session id, and the inspector that
+// DirectWriteRegistry: the open sessions' DirectWriteLanes by role and session id, and the inspector that
 // cnats's delivery threads run on every message before it is handed to the loop. A DATA frame on
 // the frames subject goes straight into its session's socket when the lane takes it (see
 // direct_write_lane.h): written whole, the message is consumed there and the session is listed as
@@ -17,18 +17,29 @@
 
 #include "hub/direct_write_lane.h"
 #include "hub/hub_client.h"
+#include "hub/hub_stats.h"
 
 namespace twinhub {
 
+// One end of a session: a sidecar may hold both ends of one session (it fronts what it serves).
+struct SessionEnd {
+  SessionRole role;
+  uint64_t session;
+  bool operator==(const SessionEnd&) const = default;
+};
+
 class DirectWriteRegistry : public HubMessageInspector {
  public:
-  DirectWriteRegistry(int frames_tag, std::function<void()> request_sweep)
-      : frames_tag_(frames_tag), request_sweep_(std::move(request_sweep)) {}
+  // Messages with `client_frames_tag` are for client ends, `server_frames_tag` for server ends.
+  DirectWriteRegistry(int client_frames_tag, int server_frames_tag, std::function<void()> request_sweep)
+      : client_frames_tag_(client_frames_tag),
+        server_frames_tag_(server_frames_tag),
+        request_sweep_(std::move(request_sweep)) {}
 
   // Loop thread.
-  std::shared_ptr<DirectWriteLane> add(uint64_t session, int fd);
-  void remove(uint64_t session);
-  std::vector<uint64_t> takeSessionsWithNews();
+  std::shared_ptr<DirectWriteLane> add(SessionEnd end, int fd);
+  void remove(SessionEnd end);
+  std::vector<SessionEnd> takeSessionsWithNews();
   // The loop stopped sweeping; true when news came in meanwhile (sweep on).
   bool sweepIdle();
 
@@ -36,11 +47,16 @@ class DirectWriteRegistry : public HubMessageInspector {
   void inspect(HubMessage& message) override;
 
  private:
-  const int frames_tag_;
+  using Lanes = std::unordered_map<uint64_t, std::shared_ptr<DirectWriteLane>>;
+  Lanes& lanes(SessionRole role) { return role == SessionRole::kClient ? client_lanes_ : server_lanes_; }
+
+  const int client_frames_tag_;
+  const int server_frames_tag_;
   const std::function<void()> request_sweep_;
   std::mutex mutex_;
-  std::unordered_map<uint64_t, std::shared_ptr<DirectWriteLane>> lanes_;
-  std::vector<uint64_t> with_news_;
+  Lanes client_lanes_;
+  Lanes server_lanes_;
+  std::vector<SessionEnd> with_news_;
   bool sweep_requested_ = false;
 };
 

@@ -20,6 +20,10 @@ struct HubClient::Callbacks {
   std::condition_variable changed;
   int open_subscriptions = 0;
   bool connection_closed = false;
+  HubClient* owner = nullptr;  // under mutex; null once the client is being destroyed
+
+  // With mutex held and owner set.
+  void ownerLostConnection() { owner->connectionClosed(); }
 };
 
 namespace {
@@ -43,11 +47,20 @@ void onConnectionDown(natsConnection*, void* closure) {
   cb->executor->post([listener = cb->listener, index = cb->index] { listener->onHubDisconnected(index); });
 }
 
-void onConnectionClosed(natsConnection*, void* closure) {
+void onConnectionClosed(natsConnection* connection, void* closure) {
   auto* cb = static_cast<Callbacks*>(closure);
   std::lock_guard<std::mutex> lock(cb->mutex);
   cb->connection_closed = true;
   cb->changed.notify_all();
+  if (!cb->owner) return;  // closed by us
+  const char* text = nullptr;
+  natsStatus status = natsConnection_GetLastError(connection, &text);
+  std::string why = text && *text ? text : natsStatus_GetText(status);
+  cb->executor->post([listener = cb->listener, index = cb->index, why = std::move(why)] {
+    listener->onHubDisconnected(index);
+    listener->onHubRecreating(index, why);
+  });
+  cb->ownerLostConnection();
 }
 
 void onError(natsConnection*, natsSubscription*, natsStatus status, void* closure) {
@@ -98,6 +111,10 @@ HubClient::HubClient(size_t index, HubOptions options, LoopExecutor& executor, H
 
 HubClient::~HubClient() {
   {
+    std::lock_guard<std::mutex> lock(callbacks_->mutex);
+    callbacks_->owner = nullptr;  // a close from here on is ours
+  }
+  {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
     commands_.clear();
@@ -116,7 +133,56 @@ HubClient::~HubClient() {
   }
 }
 
-void HubClient::start() { worker_ = std::thread([this] { run(); }); }
+void HubClient::start() {
+  {
+    std::lock_guard<std::mutex> lock(callbacks_->mutex);
+    callbacks_->owner = this;
+  }
+  worker_ = std::thread([this] { run(); });
+}
+
+void HubClient::connectionClosed() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    commands_.push_front(Recreate{});
+  }
+  wake_.notify_one();
+}
+
+bool HubClient::pause(uint32_t ms) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return !wake_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping_; });
+}
+
+namespace {
+constexpr uint32_t kMaxRecreatePauseMs = 1000;
+constexpr auto kRecreateCalm = std::chrono::seconds(10);  // closes further apart than this start over
+}  // namespace
+
+void HubClient::recreate() {
+  natsConnection* old = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::swap(old, connection_);
+  }
+  for (auto& [tag, handle] : subscriptions_) natsSubscription_Destroy(handle);
+  subscriptions_.clear();
+  if (old) natsConnection_Destroy(old);  // already closed by cnats: returns at once
+  const auto now = std::chrono::steady_clock::now();
+  recreate_pause_ms_ = now - last_recreate_ > kRecreateCalm
+                           ? options_.reconnect_wait_ms
+                           : std::min(kMaxRecreatePauseMs, std::max(recreate_pause_ms_ * 2, options_.reconnect_wait_ms));
+  last_recreate_ = now;
+  if (!pause(recreate_pause_ms_)) return;
+  spdlog::warn("hub {}: making a new connection to {}", options_.name, options_.url);
+  {
+    std::lock_guard<std::mutex> lock(callbacks_->mutex);
+    callbacks_->connection_closed = false;
+  }
+  if (!connect()) return;
+  for (auto& [tag, wanted] : wanted_) subscribeNow(wanted);
+}
 
 void HubClient::subscribe(int tag, const std::string& subject, const std::string& queue) {
   {
@@ -174,7 +240,7 @@ void HubClient::discardPending() {
   commands_.swap(kept);
 }
 
-void HubClient::connect() {
+bool HubClient::connect() {
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
   Callbacks* cb = callbacks_.get();
@@ -198,14 +264,15 @@ void HubClient::connect() {
   if (s != NATS_OK) {
     spdlog::error("hub {}: options: {}", options_.name, natsStatus_GetText(s));
     natsOptions_Destroy(opts);
-    return;
+    return false;  // a bad URL or option: trying again would not help
   }
   natsConnection* connection = nullptr;
   s = natsConnection_Connect(&connection, opts);
   natsOptions_Destroy(opts);
   if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-    spdlog::error("hub {}: connect {}: {}", options_.name, options_.url, natsStatus_GetText(s));
-    return;
+    spdlog::error("hub {}: connect {}: {}; trying again", options_.name, options_.url, natsStatus_GetText(s));
+    connectionClosed();
+    return false;
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -216,40 +283,48 @@ void HubClient::connect() {
   } else {
     spdlog::warn("hub {}: {} not reachable yet; retrying in the background", options_.name, options_.url);
   }
+  return true;
 }
 
 void HubClient::execute(Command& command) {
-  if (!connection_) return;
-  if (auto* pub = std::get_if<Publish>(&command)) {
-    sendPublish(pub->subject, pub->reply, pub->data);
+  if (std::holds_alternative<Recreate>(command)) {
+    recreate();
   } else if (auto* sub = std::get_if<Subscribe>(&command)) {
-    if (subscriptions_.count(sub->tag)) return;
-    auto* ctx = new SubscriptionContext{callbacks_.get(), sub->tag};
-    natsSubscription* handle = nullptr;
-    natsStatus s = sub->queue.empty()
-                       ? natsConnection_Subscribe(&handle, connection_, sub->subject.c_str(), onMessage, ctx)
-                       : natsConnection_QueueSubscribe(&handle, connection_, sub->subject.c_str(), sub->queue.c_str(),
-                                                       onMessage, ctx);
-    if (s == NATS_OK) s = natsSubscription_SetPendingLimits(handle, -1, 256 * 1024 * 1024);
-    if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(handle, onSubscriptionComplete, ctx);
-    if (s != NATS_OK) {
-      spdlog::error("hub {}: subscribe {}: {}", options_.name, sub->subject, natsStatus_GetText(s));
-      if (handle) natsSubscription_Destroy(handle);
-      delete ctx;
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(callbacks_->mutex);
-      ++callbacks_->open_subscriptions;
-    }
-    subscriptions_[sub->tag] = handle;
+    wanted_[sub->tag] = *sub;
+    if (connection_) subscribeNow(*sub);
   } else if (auto* unsub = std::get_if<Unsubscribe>(&command)) {
+    wanted_.erase(unsub->tag);
     auto it = subscriptions_.find(unsub->tag);
     if (it == subscriptions_.end()) return;
     natsSubscription_Unsubscribe(it->second);
     natsSubscription_Destroy(it->second);
     subscriptions_.erase(it);
+  } else if (auto* pub = std::get_if<Publish>(&command); pub && connection_) {
+    sendPublish(pub->subject, pub->reply, pub->data);
   }
+}
+
+void HubClient::subscribeNow(const Subscribe& sub) {
+  if (subscriptions_.count(sub.tag)) return;
+  auto* ctx = new SubscriptionContext{callbacks_.get(), sub.tag};
+  natsSubscription* handle = nullptr;
+  natsStatus s = sub.queue.empty()
+                     ? natsConnection_Subscribe(&handle, connection_, sub.subject.c_str(), onMessage, ctx)
+                     : natsConnection_QueueSubscribe(&handle, connection_, sub.subject.c_str(), sub.queue.c_str(),
+                                                     onMessage, ctx);
+  if (s == NATS_OK) s = natsSubscription_SetPendingLimits(handle, -1, 256 * 1024 * 1024);
+  if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(handle, onSubscriptionComplete, ctx);
+  if (s != NATS_OK) {
+    spdlog::error("hub {}: subscribe {}: {}", options_.name, sub.subject, natsStatus_GetText(s));
+    if (handle) natsSubscription_Destroy(handle);
+    delete ctx;
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(callbacks_->mutex);
+    ++callbacks_->open_subscriptions;
+  }
+  subscriptions_[sub.tag] = handle;
 }
 
 void shutdownHubLibrary() { nats_CloseAndWait(2000); }

@@ -10,10 +10,16 @@
 // It cannot block for long: the kernel takes small frames at once unless the hub stopped reading,
 // which the hub's state catches within its suspect time, and the write deadline bounds the rest.
 //
+// cnats reconnects by itself after a lost socket, but closes a connection for good on a server
+// -ERR it does not know (e.g. "maximum control line exceeded"), an auth error, or when it gives
+// up. Whatever closes it, the worker makes a new connection (after a short, growing pause) and
+// renews the subscriptions, so one bad message cannot cut the sidecar off a hub.
+//
 // Create, use and destroy on the loop thread. Listener calls arrive on the loop thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -68,6 +74,8 @@ class HubClientListener {
  public:
   virtual void onHubConnected(size_t hub) = 0;
   virtual void onHubDisconnected(size_t hub) = 0;
+  // cnats closed the connection for good (`why` from its last error); a new one is on its way.
+  virtual void onHubRecreating(size_t hub, const std::string& why) = 0;
   virtual void onHubMessage(size_t hub, HubMessage&& message) = 0;
 
  protected:
@@ -106,17 +114,27 @@ class HubClient {
     std::string subject, reply, data;
   };
   struct Subscribe {
-    int tag;
+    int tag = 0;
     std::string subject, queue;
   };
   struct Unsubscribe {
-    int tag;
+    int tag = 0;
   };
-  using Command = std::variant<Publish, Subscribe, Unsubscribe>;
+  struct Recreate {};
+  using Command = std::variant<Publish, Subscribe, Unsubscribe, Recreate>;
 
   void run();
-  void connect();
+  // Creates the connection (cnats retries in the background while the hub is unreachable);
+  // false when cnats refused outright, and a Recreate is queued.
+  bool connect();
   void execute(Command& command);
+  void subscribeNow(const Subscribe& subscribe);
+  // The worker's answer to a connection cnats closed: forget it, wait, connect anew, subscribe again.
+  void recreate();
+  // From cnats's closed callback: queue a Recreate unless this client is stopping.
+  void connectionClosed();
+  // Waits on wake_ for `ms` or until stopping; false when stopping.
+  bool pause(uint32_t ms);
   void sendPublish(const std::string& subject, const std::string& reply, std::string_view data);
 
   const size_t index_;
@@ -134,6 +152,9 @@ class HubClient {
   // Set once by the worker under mutex_; used by the worker, and under mutex_ by fast publishes.
   natsConnection* connection_ = nullptr;
   std::map<int, natsSubscription*> subscriptions_;
+  std::map<int, Subscribe> wanted_;  // every subscription asked for: renewed on a new connection
+  uint32_t recreate_pause_ms_ = 0;   // grows while connections keep being closed
+  std::chrono::steady_clock::time_point last_recreate_{};
   std::atomic<uint64_t> publish_failures_{0};
 };
 

@@ -84,6 +84,12 @@ void HubSet::onHubDisconnected(size_t index) {
   evaluate(now);
 }
 
+void HubSet::onHubRecreating(size_t index, const std::string& why) {
+  if (stopped_) return;
+  spdlog::error("hub {}: the connection was closed for good ({}): making a new one", name(index), why);
+  stats_.hubConnectionRecreated(name(index));
+}
+
 void HubSet::onHubMessage(size_t index, HubMessage&& message) {
   if (stopped_) return;
   if (message.tag != kProbeTag) {

@@ -63,6 +63,7 @@ class HubSet : public HubClientListener {
   // HubClientListener
   void onHubConnected(size_t hub) override;
   void onHubDisconnected(size_t hub) override;
+  void onHubRecreating(size_t hub, const std::string& why) override;
   void onHubMessage(size_t hub, HubMessage&& message) override;
 
  private:

@@ -24,8 +24,15 @@ class HubStats {
   virtual void sessionOpenFailed(const std::string& reason) = 0;
   virtual void sessionOpenLatency(double seconds) = 0;
   virtual void framesResent(size_t frames, size_t bytes) = 0;
-  // reason: malformed, duplicate, out_of_order, unknown_session, late (for a session that ended)
+  // reason: malformed, duplicate, out_of_order, unknown_session, late (for a session that ended),
+  // bad_subject (a peer named a subject we must not publish to)
   virtual void frameDropped(const std::string& reason) = 0;
+  // An OPEN this sidecar refused as a server. reason: capacity, fd_limit, not_serving
+  virtual void openRefused(const std::string& reason) = 0;
+  // A session ended by a timeout or the peer. reason: idle_timeout, fin_timeout, peer_timeout, peer_reset
+  virtual void sessionClosedBy(const std::string& reason) = 0;
+  // A hub connection cnats had closed for good (a server -ERR, a protocol error, given up) was made anew.
+  virtual void hubConnectionRecreated(const std::string& hub) = 0;
   // DATA frames written from the hub's delivery thread (whole, or a prefix the loop finished).
   virtual void framesWrittenDirectly(size_t frames, bool whole) = 0;
 };
@@ -42,6 +49,9 @@ class NullHubStats : public HubStats {
   void sessionOpenLatency(double) override {}
   void framesResent(size_t, size_t) override {}
   void frameDropped(const std::string&) override {}
+  void openRefused(const std::string&) override {}
+  void sessionClosedBy(const std::string&) override {}
+  void hubConnectionRecreated(const std::string&) override {}
   void framesWrittenDirectly(size_t, bool) override {}
 };
 

@@ -38,7 +38,7 @@ Session::Session(ProxyContext& context, SessionHost& host, SessionRole role, uin
   socket_.data = this;
   connect_req_.data = this;
   shutdown_req_.data = this;
-  started_ns_ = last_heard_ns_ = last_sent_ns_ = last_progress_ns_ = uv_hrtime();
+  started_ns_ = last_heard_ns_ = last_sent_ns_ = last_progress_ns_ = last_data_ns_ = uv_hrtime();
   stats_->connectionOpened();
 }
 
@@ -67,16 +67,20 @@ void Session::start() {
 void Session::sendOpen() {
   last_sent_ns_ = uv_hrtime();
   host_.publish(host_.serviceOpenSubject(service_), wire::openReplySubject(host_.inbox(), id_),
-                wire::encodeFrame(header(FrameType::kOpen, 0), host_.framesSubject()));
+                wire::encodeFrame(header(FrameType::kOpen, 0), host_.framesSubject(role_)));
 }
 
 void Session::onOpenReply(FrameType type, std::string_view payload) {
   if (ended_) return;
   if (type == FrameType::kOpenOk) {
+    if (!host_.isPeerSubject(payload)) {
+      host_.hubStats().frameDropped("bad_subject");  // never published to: it could cut us off a hub
+      return;
+    }
     if (phase_ != Phase::kOpening) {
       // A re-sent OPEN reached a second server: release it.
       if (payload != peer_subject_) {
-        host_.publish(std::string(payload), host_.framesSubject(),
+        host_.publish(std::string(payload), host_.framesSubject(role_),
                       wire::encodeFrame(header(FrameType::kRst, 0), "duplicate open"));
       }
       return;
@@ -101,6 +105,7 @@ void Session::startServer(const NetAddress& agent, std::string peer_subject) {
   peer_subject_ = std::move(peer_subject);
   started_ns_ = uv_hrtime();
   int rc = uv_tcp_connect(&connect_req_, &socket_, agent.sockaddrPtr(), onAgentConnect);
+  if (rc == UV_EMFILE || rc == UV_ENFILE) host_.outOfFds();
   if (rc != 0) {
     sendControl(FrameType::kOpenFail, uv_strerror(rc));
     end(std::string("connect to the agent: ") + uv_strerror(rc), false, false);
@@ -117,22 +122,22 @@ void Session::onAgentConnect(uv_connect_t* req, int status) {
   }
   // OPEN_OK goes where the session's frames go, not to the OPEN's reply subject: the agent may
   // speak first, and the client must see OPEN_OK before that DATA (one subscription keeps order).
-  self->sendControl(FrameType::kOpenOk, self->host_.framesSubject());
+  self->sendControl(FrameType::kOpenOk, self->host_.framesSubject(self->role_));
   self->established();
 }
 
 void Session::onDuplicateOpen() {
   if (phase_ != Phase::kOpen || ended_) return;
-  sendControl(FrameType::kOpenOk, host_.framesSubject());
+  sendControl(FrameType::kOpenOk, host_.framesSubject(role_));
 }
 
 void Session::established() {
   phase_ = Phase::kOpen;
-  last_heard_ns_ = last_progress_ns_ = last_sent_ns_ = uv_hrtime();
+  last_heard_ns_ = last_progress_ns_ = last_sent_ns_ = last_data_ns_ = uv_hrtime();
   host_.hubStats().sessionOpened(role_);
   uv_tcp_nodelay(&socket_, 1);
   uv_os_fd_t fd;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&socket_), &fd) == 0) lane_ = host_.directWriteLane(id_, fd);
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&socket_), &fd) == 0) lane_ = host_.directWriteLane(role_, id_, fd);
   spdlog::debug("session {:016x}: open ({} end, {})", id_, role_ == SessionRole::kClient ? "client" : "server",
                 service_);
   maybeOpenLane();
@@ -187,6 +192,7 @@ void Session::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
 void Session::sendSequenced(FrameType type, std::string_view payload) {
   if (lane_) absorbLane(lane_->progress());
   const uint64_t seq = next_seq_++;
+  noteData(type);
   Outgoing out{seq, wire::encodeFrame(header(type, seq), payload), payload.size()};
   if (type == FrameType::kFin) fin_seq_ = seq;
   acked_written_seq_ = written_seq_;
@@ -213,7 +219,7 @@ void Session::transmit(const std::string& frame) {
   last_sent_ns_ = uv_hrtime();
   if (peer_subject_.empty()) return;
   // When no hub is usable the frame stays in unacked_ and goes out on the next hub change.
-  host_.publish(peer_subject_, host_.framesSubject(), frame);
+  host_.publish(peer_subject_, host_.framesSubject(role_), frame);
 }
 
 void Session::resendUnacked() {
@@ -292,10 +298,12 @@ void Session::onFrame(const wire::Frame& frame, HubPayload&& message, size_t wri
         return;
       }
       recv_seq_ = frame.header.seq;
+      noteData(frame.header.type);
       deliver(frame, std::move(message));
       maybeOpenLane();
       break;
     case FrameType::kRst:
+      host_.hubStats().sessionClosedBy("peer_reset");
       end("the peer reset: " + std::string(frame.payload), false, true);
       return;
     default:
@@ -332,6 +340,7 @@ void Session::takeLaneNews() {
   const DirectWriteLane::News news = lane_->takeNews();
   if (news.frames == 0) return;
   host_.hubStats().framesWrittenDirectly(news.frames, true);
+  last_data_ns_ = uv_hrtime();
   countDelivered(news.bytes, news.first_write_ns);
   absorbLane(lane_->progress());
   handleAcks(news.peer_recv_seq, news.peer_written_seq);
@@ -345,6 +354,7 @@ void Session::onPartialDirectWrite(const wire::Frame& frame, HubPayload&& messag
   host_.hubStats().framesWrittenDirectly(1, false);
   // The socket took only a prefix and the lane closed itself: the rest goes first, from here.
   recv_seq_ = std::max(recv_seq_, seq);
+  last_data_ns_ = uv_hrtime();
   writeToSocket(frame, std::move(message), written);
   lane_->partialTaken();
   if (!ended_) maybeOpenLane();
@@ -472,7 +482,18 @@ void Session::tick(uint64_t now) {
       return;
     case Phase::kOpen:
       if (since(last_heard_ns_) >= settings_.peer_timeout_ms) {
+        host_.hubStats().sessionClosedBy("peer_timeout");
         end("nothing heard from the peer", true, true);
+        return;
+      }
+      if (settings_.idle_timeout_ms != 0 && since(last_data_ns_) >= settings_.idle_timeout_ms) {
+        host_.hubStats().sessionClosedBy("idle_timeout");
+        end("idle timeout", true, true);
+        return;
+      }
+      if (settings_.fin_timeout_ms != 0 && half_closed_ && since(last_data_ns_) >= settings_.fin_timeout_ms) {
+        host_.hubStats().sessionClosedBy("fin_timeout");
+        end("half-closed too long", true, true);
         return;
       }
       if (!unacked_.empty() && unacked_.back().seq > peer_recv_seq_ &&
@@ -484,6 +505,11 @@ void Session::tick(uint64_t now) {
     case Phase::kClosed:
       return;
   }
+}
+
+void Session::noteData(FrameType type) {
+  last_data_ns_ = uv_hrtime();
+  if (type == FrameType::kFin) half_closed_ = true;
 }
 
 void Session::maybeFinish() {

@@ -42,6 +42,10 @@ struct SessionSettings {
   uint32_t keepalive_ms = 2000;        // send a PING when idle this long
   uint32_t peer_timeout_ms = 15000;    // reset when nothing was heard from the peer this long
   uint32_t ack_delay_ms = 2;           // acks wait this long for data to ride on
+  // No DATA either way for this long: reset (keep-alive PINGs do not count). 0: never.
+  uint32_t idle_timeout_ms = 600000;
+  // One side sent FIN and nothing moved since for this long: reset (haproxy's client-fin). 0: never.
+  uint32_t fin_timeout_ms = 30000;
 };
 
 // What a session needs from the router that hosts it.
@@ -51,8 +55,10 @@ class SessionHost {
   // session and goes out on the next hub change).
   virtual bool publish(const std::string& subject, const std::string& reply, std::string_view data) = 0;
   virtual bool hubAvailable() const = 0;
-  // This sidecar's subject for session frames and its inbox (for OPEN replies).
-  virtual const std::string& framesSubject() const = 0;
+  // This sidecar's subject for frames to its sessions of `role`, and its inbox (for OPEN replies).
+  virtual const std::string& framesSubject(SessionRole role) const = 0;
+  // Whether a subject a peer sent may be published to (see wire::isPeerFramesSubject).
+  virtual bool isPeerSubject(std::string_view subject) const = 0;
   virtual const std::string& inbox() const = 0;
   virtual std::string serviceOpenSubject(const std::string& service) const = 0;
   // The session wants an ACK sent soon unless data carries it first.
@@ -61,8 +67,10 @@ class SessionHost {
   virtual void sessionEnded(Session* session) = 0;
   // A lane for writing this session's DATA frames from the hub's delivery thread (see
   // direct_write_lane.h), or nullptr: every frame then goes through the loop.
-  virtual std::shared_ptr<DirectWriteLane> directWriteLane(uint64_t session, int fd) = 0;
+  virtual std::shared_ptr<DirectWriteLane> directWriteLane(SessionRole role, uint64_t session, int fd) = 0;
   virtual HubStats& hubStats() = 0;
+  // A server end could not get a socket for the agent (EMFILE, ENFILE): counted and logged.
+  virtual void outOfFds() = 0;
 
  protected:
   ~SessionHost() = default;
@@ -146,6 +154,8 @@ class Session : public FrontConnection {
   bool absorbLane(const DirectWriteLane::Progress& progress);
   void maybeOpenLane();
   void written(uint64_t seq);
+  // A DATA or FIN frame went out or came in: the session is not idle; a FIN starts the fin timeout.
+  void noteData(wire::FrameType type);
   void maybeFinish();
   void sendOpen();
   // Ends the session: RST to the peer when `send_rst`, and the socket closed with a reset when
@@ -171,6 +181,8 @@ class Session : public FrontConnection {
   uint64_t last_heard_ns_ = 0;
   uint64_t last_sent_ns_ = 0;
   uint64_t last_progress_ns_ = 0;  // last time the peer acknowledged something new
+  uint64_t last_data_ns_ = 0;      // last DATA or FIN either way (the idle timeout)
+  bool half_closed_ = false;       // a FIN went either way: idle from then on ends by the fin timeout
   uint64_t turn_started_ns_ = 0;
 
   // Sending.

@@ -12,9 +12,10 @@ using wire::FrameType;
 
 namespace {
 
-constexpr int kFramesTag = 1;
+constexpr int kClientFramesTag = 1;
 constexpr int kOpenReplyTag = 2;
 constexpr int kServeTag = 3;
+constexpr int kServerFramesTag = 4;
 // Every sidecar subscribes its inbox on every hub in this queue group, so a frame published on
 // one hub is delivered once, through the receiver's connection to that hub when it has one.
 constexpr const char* kInboxQueue = "th";
@@ -33,11 +34,13 @@ SessionRouter::SessionRouter(ProxyContext& context, LoopExecutor& executor, std:
     : context_(context),
       options_(std::move(options)),
       stats_(stats),
-      direct_writes_(kFramesTag, [this, &executor] { executor.post([this] { startLaneSweep(); }); }),
+      direct_writes_(kClientFramesTag, kServerFramesTag,
+                     [this, &executor] { executor.post([this] { startLaneSweep(); }); }),
       server_stats_(std::make_shared<NullFrontStats>()),
       random_(std::random_device{}()) {
   inbox_ = wire::inboxSubject(options_.subject_prefix, options_.sidecar_id, randomNonce(random_));
-  frames_subject_ = wire::sessionFramesSubject(inbox_);
+  client_frames_ = wire::clientFramesSubject(inbox_);
+  server_frames_ = wire::serverFramesSubject(inbox_);
   options_.hubs.inbox = inbox_;
   for (HubOptions& hub : hubs) hub.client_name = options_.sidecar_id + "@" + hub.name;
   hub_set_ = std::make_unique<HubSet>(context_.loop, executor, std::move(hubs), options_.hubs, *this, stats_,
@@ -54,7 +57,8 @@ SessionRouter::~SessionRouter() { stop(); }
 
 void SessionRouter::start() {
   hub_set_->start();
-  hub_set_->subscribeAll(kFramesTag, frames_subject_, kInboxQueue);
+  hub_set_->subscribeAll(kClientFramesTag, client_frames_, kInboxQueue);
+  hub_set_->subscribeAll(kServerFramesTag, server_frames_, kInboxQueue);
   // Plain, not queued: a hub sends its "no responders" status only to a plain subscription, and
   // only on the connection that published the OPEN, so it still arrives once.
   hub_set_->subscribeAll(kOpenReplyTag, inbox_ + ".o.*", "");
@@ -65,9 +69,7 @@ void SessionRouter::start() {
 void SessionRouter::stop() {
   if (stopped_) return;
   stopped_ = true;
-  std::vector<Session*> open;
-  for (auto& [id, session] : sessions_) open.push_back(session);
-  for (Session* session : open) session->abort();
+  for (Session* session : openSessions()) session->abort();
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&ack_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&lane_sweep_timer_), nullptr);
@@ -95,14 +97,24 @@ void SessionRouter::setServing(bool serving) {
   }
 }
 
-size_t SessionRouter::serverSessions() const {
-  return std::count_if(sessions_.begin(), sessions_.end(),
-                       [](const auto& entry) { return entry.second->role() == SessionRole::kServer; });
+size_t SessionRouter::serverSessions() const { return servers_.size(); }
+
+std::vector<Session*> SessionRouter::openSessions() const {
+  std::vector<Session*> open;
+  open.reserve(clients_.size() + servers_.size());
+  for (const Sessions* sessions : {&clients_, &servers_}) {
+    for (const auto& [id, session] : *sessions) open.push_back(session);
+  }
+  return open;
+}
+
+bool SessionRouter::isPeerSubject(std::string_view subject) const {
+  return wire::isPeerFramesSubject(options_.subject_prefix, subject);
 }
 
 uint64_t SessionRouter::newSessionId() {
   uint64_t id = 0;
-  while (id == 0 || sessions_.count(id) || ended_.count(id)) id = random_();
+  while (id == 0 || clients_.count(id) || ended_clients_.count(id)) id = random_();
   return id;
 }
 
@@ -110,7 +122,7 @@ FrontConnection* SessionRouter::create(const FrontSettings& settings, std::share
                                        ConnectionOwner& owner) {
   auto* session = new Session(context_, *this, SessionRole::kClient, newSessionId(), settings.service,
                               options_.session, std::move(stats), owner);
-  sessions_[session->id()] = session;
+  clients_[session->id()] = session;
   return session;
 }
 
@@ -122,35 +134,39 @@ bool SessionRouter::publish(const std::string& subject, const std::string& reply
 
 void SessionRouter::onActiveHubChanged(std::optional<size_t> hub) {
   if (!hub) {
-    spdlog::error("no hub is usable: sessions wait ({} open)", sessions_.size());
+    spdlog::error("no hub is usable: sessions wait ({} open)", sessions());
     return;
   }
-  std::vector<Session*> open;
-  for (auto& [id, session] : sessions_) open.push_back(session);
-  for (Session* session : open) session->onHubChanged();
+  for (Session* session : openSessions()) session->onHubChanged();
 }
 
 void SessionRouter::onHubMessage(size_t, HubMessage&& message) {
   switch (message.tag) {
-    case kFramesTag: handleSessionFrame(std::move(message)); break;
+    case kClientFramesTag: handleSessionFrame(SessionRole::kClient, std::move(message)); break;
+    case kServerFramesTag: handleSessionFrame(SessionRole::kServer, std::move(message)); break;
     case kOpenReplyTag: handleOpenReply(std::move(message)); break;
     case kServeTag: handleOpen(std::move(message)); break;
     default: break;
   }
 }
 
-void SessionRouter::reply(const std::string& to, FrameType type, uint64_t session, uint64_t recv_seq,
+void SessionRouter::reply(SessionRole role, const std::string& to, FrameType type, uint64_t session, uint64_t recv_seq,
                           uint64_t written_seq, std::string_view payload) {
-  if (to.empty()) return;
+  if (to.empty()) return;  // e.g. a client end that never heard from a server
+  if (!isPeerSubject(to)) {
+    stats_.frameDropped("bad_subject");
+    bad_subject_log_.log(spdlog::level::warn, uv_hrtime(), "dropped a frame that named a bad subject to answer to");
+    return;
+  }
   wire::FrameHeader header;
   header.type = type;
   header.session = session;
   header.recv_seq = recv_seq;
   header.written_seq = written_seq;
-  publish(to, frames_subject_, wire::encodeFrame(header, payload));
+  publish(to, framesSubject(role), wire::encodeFrame(header, payload));
 }
 
-void SessionRouter::handleSessionFrame(HubMessage&& message) {
+void SessionRouter::handleSessionFrame(SessionRole role, HubMessage&& message) {
   std::string error;
   auto frame = wire::decodeFrame(message.data.view(), &error);
   if (!frame) {
@@ -160,7 +176,8 @@ void SessionRouter::handleSessionFrame(HubMessage&& message) {
   }
   const uint64_t id = frame->header.session;
   const FrameType type = frame->header.type;
-  if (auto it = sessions_.find(id); it != sessions_.end()) {
+  Sessions& sessions = table(role);
+  if (auto it = sessions.find(id); it != sessions.end()) {
     if (type == FrameType::kOpenOk || type == FrameType::kOpenFail) {
       it->second->onOpenReply(type, frame->payload);
     } else {
@@ -168,49 +185,89 @@ void SessionRouter::handleSessionFrame(HubMessage&& message) {
     }
     return;
   }
-  if (type == FrameType::kOpenFail || frame->header.type == FrameType::kRst || frame->header.type == FrameType::kAck ||
-      frame->header.type == FrameType::kPing) {
-    return;  // nothing to answer
+  if (type == FrameType::kOpenFail || type == FrameType::kRst || type == FrameType::kOpen) return;  // nothing to answer
+  auto& ended = endedTable(role);
+  if (auto it = ended.find(id); it != ended.end()) {
+    answerEnded(role, *frame, it->second);
+    return;
   }
-  if (auto it = ended_.find(id); it != ended_.end()) {
-    stats_.frameDropped("late");  // a re-send for a session that already finished
-    reply(message.reply, FrameType::kAck, id, it->second.recv_seq, it->second.written_seq, {});
-  } else {
-    stats_.frameDropped("unknown_session");
-    reply(message.reply, FrameType::kRst, id, 0, 0, "unknown session");
+  stats_.frameDropped("unknown_session");
+  if (type == FrameType::kOpenOk || type == FrameType::kAck) return;  // no sign of a session the peer needs
+  reply(role, message.reply, FrameType::kRst, id, 0, 0, "unknown session");
+}
+
+void SessionRouter::answerEnded(SessionRole role, const wire::Frame& frame, const Ended& ended) {
+  const uint64_t id = frame.header.session;
+  const bool resent = (frame.header.type == FrameType::kData || frame.header.type == FrameType::kFin) &&
+                      frame.header.seq <= ended.recv_seq;
+  if (resent) {
+    // A re-send for a session that finished: the final acknowledgement lets the peer finish too.
+    stats_.frameDropped("late");
+    reply(role, ended.peer_subject, FrameType::kAck, id, ended.recv_seq, ended.written_seq, {});
+    return;
   }
+  // Both ends send a last ACK as they finish: answering it would double every close.
+  if (frame.header.type == FrameType::kAck) return;
+  // New data or a PING: the peer thinks the session is open. It is not.
+  stats_.frameDropped("ended_session");
+  reply(role, ended.peer_subject, FrameType::kRst, id, ended.recv_seq, ended.written_seq, "session ended");
 }
 
 void SessionRouter::handleOpenReply(HubMessage&& message) {
   // Servers answer OPEN on the session's frames subject; only the hub's own "no responders"
   // comes here.
   const uint64_t id = wire::sessionFromOpenReply(inbox_, message.subject);
-  auto it = sessions_.find(id);
-  if (id == 0 || it == sessions_.end() || !message.no_responders) return;
+  auto it = clients_.find(id);
+  if (id == 0 || it == clients_.end() || !message.no_responders) return;
   it->second->onNoResponders();
+}
+
+void SessionRouter::refuseOpen(const std::string& client_frames, uint64_t session, const char* reason,
+                               const char* why) {
+  stats_.openRefused(reason);
+  refused_log_.log(spdlog::level::warn, uv_hrtime(),
+                   fmt::format("refused a session for {}: {} ({} server sessions open)", service_.value_or("?"), why,
+                               servers_.size()));
+  reply(SessionRole::kServer, client_frames, FrameType::kOpenFail, session, 0, 0, why);
+}
+
+void SessionRouter::outOfFds() {
+  stats_.openRefused("fd_limit");
+  refused_log_.log(spdlog::level::err, uv_hrtime(),
+                   fmt::format("out of file descriptors: refused a session for {} ({} server sessions open)",
+                               service_.value_or("?"), servers_.size()));
 }
 
 void SessionRouter::handleOpen(HubMessage&& message) {
   std::string error;
   auto frame = wire::decodeFrame(message.data.view(), &error);
-  if (!frame || frame->header.type != FrameType::kOpen || frame->payload.empty() || message.reply.empty()) {
+  if (!frame || frame->header.type != FrameType::kOpen || frame->payload.empty()) {
     stats_.frameDropped("malformed");
     spdlog::debug("dropped a malformed OPEN: {}", frame ? "wrong type or no reply" : error);
     return;
   }
   const uint64_t id = frame->header.session;
+  if (!isPeerSubject(frame->payload)) {
+    stats_.frameDropped("bad_subject");
+    bad_subject_log_.log(spdlog::level::warn, uv_hrtime(), "dropped an OPEN that named a bad subject to answer to");
+    return;
+  }
   const std::string client_frames(frame->payload);
-  if (auto it = sessions_.find(id); it != sessions_.end()) {
+  if (auto it = servers_.find(id); it != servers_.end()) {
     it->second->onDuplicateOpen();
     return;
   }
   if (!serving_ || !service_ || stopped_) {
-    reply(client_frames, FrameType::kOpenFail, id, 0, 0, "not serving");
+    refuseOpen(client_frames, id, "not_serving", "not serving");
+    return;
+  }
+  if (servers_.size() >= options_.max_server_sessions) {
+    refuseOpen(client_frames, id, "capacity", "over capacity");
     return;
   }
   auto* session = new Session(context_, *this, SessionRole::kServer, id, *service_, options_.session, server_stats_,
                               *this);
-  sessions_[id] = session;
+  servers_[id] = session;
   session->startServer(agent_, client_frames);
 }
 
@@ -233,19 +290,20 @@ void SessionRouter::onAckTimer(uv_timer_t* timer) {
   }
 }
 
-std::shared_ptr<DirectWriteLane> SessionRouter::directWriteLane(uint64_t session, int fd) {
-  return options_.direct_writes ? direct_writes_.add(session, fd) : nullptr;
+std::shared_ptr<DirectWriteLane> SessionRouter::directWriteLane(SessionRole role, uint64_t session, int fd) {
+  return options_.direct_writes ? direct_writes_.add(SessionEnd{role, session}, fd) : nullptr;
 }
 
 void SessionRouter::sessionEnded(Session* session) {
-  sessions_.erase(session->id());
-  direct_writes_.remove(session->id());
+  table(session->role()).erase(session->id());
+  direct_writes_.remove(SessionEnd{session->role(), session->id()});
   if (session->ackQueued()) {
     ack_due_.erase(std::remove(ack_due_.begin(), ack_due_.end(), session), ack_due_.end());
     session->setAckQueued(false);
   }
-  ended_[session->id()] =
-      Ended{session->recvSeq(), session->writtenSeq(), uv_hrtime() + options_.time_wait_ms * kNsPerMs};
+  endedTable(session->role())[session->id()] = Ended{session->recvSeq(), session->writtenSeq(),
+                                                     uv_hrtime() + options_.time_wait_ms * kNsPerMs,
+                                                     session->peerSubject()};
 }
 
 namespace {
@@ -263,9 +321,10 @@ void SessionRouter::startLaneSweep() {
 
 void SessionRouter::onLaneSweep(uv_timer_t* timer) {
   auto* self = static_cast<SessionRouter*>(timer->data);
-  const std::vector<uint64_t> ids = self->direct_writes_.takeSessionsWithNews();
-  for (uint64_t id : ids) {
-    if (auto it = self->sessions_.find(id); it != self->sessions_.end()) it->second->takeLaneNews();
+  const std::vector<SessionEnd> ids = self->direct_writes_.takeSessionsWithNews();
+  for (const SessionEnd& end : ids) {
+    Sessions& sessions = self->table(end.role);
+    if (auto it = sessions.find(end.session); it != sessions.end()) it->second->takeLaneNews();
   }
   if (!ids.empty()) {
     self->lane_sweep_idle_ = 0;
@@ -277,12 +336,11 @@ void SessionRouter::onLaneSweep(uv_timer_t* timer) {
 void SessionRouter::onTick(uv_timer_t* timer) {
   auto* self = static_cast<SessionRouter*>(timer->data);
   const uint64_t now = uv_hrtime();
-  std::vector<Session*> open;
-  open.reserve(self->sessions_.size());
-  for (auto& [id, session] : self->sessions_) open.push_back(session);
-  for (Session* session : open) session->tick(now);
-  for (auto it = self->ended_.begin(); it != self->ended_.end();) {
-    it = now >= it->second.expires_ns ? self->ended_.erase(it) : std::next(it);
+  for (Session* session : self->openSessions()) session->tick(now);
+  for (auto* ended : {&self->ended_clients_, &self->ended_servers_}) {
+    for (auto it = ended->begin(); it != ended->end();) {
+      it = now >= it->second.expires_ns ? ended->erase(it) : std::next(it);
+    }
   }
 }
 

@@ -3,8 +3,15 @@
 // agent is healthy), makes client ends for fronts in hub mode, and moves every session to the
 // new hub when the active hub changes.
 //
-// Sessions that ended are remembered for a while (like TCP's TIME_WAIT), so a frame the peer
-// re-sends late is answered with the final acknowledgement rather than a reset.
+// A sidecar may hold both ends of one session (it fronts the service it serves): client ends and
+// server ends live in two tables, and frames for each arrive on a subject of their own.
+//
+// Sessions that ended are remembered for a while (like TCP's TIME_WAIT): a frame the peer
+// re-sends late is answered with the final acknowledgement, anything new with a reset, so a peer
+// whose session ended here (a forged RST, a timeout) learns it within a round trip.
+//
+// Everything a peer sends is hostile until checked: subjects it names are validated before they
+// are published to (a bad one would cut this sidecar off a hub), and server sessions are capped.
 //
 // Loop thread only, except its DirectWriteRegistry, which cnats's delivery threads consult for
 // DATA frames they may write to a session's socket themselves.
@@ -19,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/throttled_log.h"
 #include "hub/direct_write_registry.h"
 #include "hub/hub_set.h"
 #include "hub/session.h"
@@ -35,6 +43,8 @@ struct SessionRouterOptions {
   uint32_t tick_ms = 20;
   uint32_t time_wait_ms = 30000;
   bool direct_writes = true;  // DirectWriteLanes for open sessions (see direct_write_lane.h)
+  // Server sessions at once; OPENs over it are refused at once. Each costs a socket to the agent.
+  uint32_t max_server_sessions = 4096;
 };
 
 class SessionRouter : public HubSetListener, public SessionHost, public ConnectionFactory, public ConnectionOwner {
@@ -54,7 +64,7 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   void setServing(bool serving);
   bool serving() const { return serving_; }
   size_t serverSessions() const;
-  size_t sessions() const { return sessions_.size(); }
+  size_t sessions() const { return clients_.size() + servers_.size(); }
   const HubSet& hubs() const { return *hub_set_; }
 
   // ConnectionFactory: client ends for fronts in hub mode.
@@ -70,20 +80,31 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   // SessionHost
   bool publish(const std::string& subject, const std::string& reply, std::string_view data) override;
   bool hubAvailable() const override { return hub_set_->active().has_value(); }
-  const std::string& framesSubject() const override { return frames_subject_; }
+  const std::string& framesSubject(SessionRole role) const override {
+    return role == SessionRole::kClient ? client_frames_ : server_frames_;
+  }
+  bool isPeerSubject(std::string_view subject) const override;
   const std::string& inbox() const override { return inbox_; }
   std::string serviceOpenSubject(const std::string& service) const override;
   void ackDue(Session* session) override;
   void sessionEnded(Session* session) override;
-  std::shared_ptr<DirectWriteLane> directWriteLane(uint64_t session, int fd) override;
+  std::shared_ptr<DirectWriteLane> directWriteLane(SessionRole role, uint64_t session, int fd) override;
   HubStats& hubStats() override { return stats_; }
+  void outOfFds() override;
 
  private:
   struct Ended {
     uint64_t recv_seq;
     uint64_t written_seq;
     uint64_t expires_ns;
+    std::string peer_subject;
   };
+  using Sessions = std::unordered_map<uint64_t, Session*>;
+  Sessions& table(SessionRole role) { return role == SessionRole::kClient ? clients_ : servers_; }
+  std::unordered_map<uint64_t, Ended>& endedTable(SessionRole role) {
+    return role == SessionRole::kClient ? ended_clients_ : ended_servers_;
+  }
+  std::vector<Session*> openSessions() const;
 
   static void onTick(uv_timer_t* timer);
   static void onAckTimer(uv_timer_t* timer);
@@ -91,10 +112,13 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   // comes in, so the loop is not woken once per frame written on a delivery thread.
   static void onLaneSweep(uv_timer_t* timer);
   void startLaneSweep();
-  void handleSessionFrame(HubMessage&& message);
+  void handleSessionFrame(SessionRole role, HubMessage&& message);
+  void answerEnded(SessionRole role, const wire::Frame& frame, const Ended& ended);
+  void refuseOpen(const std::string& client_frames, uint64_t session, const char* reason, const char* why);
   void handleOpenReply(HubMessage&& message);
   void handleOpen(HubMessage&& message);
-  void reply(const std::string& to, wire::FrameType type, uint64_t session, uint64_t recv_seq,
+  // Publishes a control frame to a subject a peer named, if it passes isPeerSubject().
+  void reply(SessionRole role, const std::string& to, wire::FrameType type, uint64_t session, uint64_t recv_seq,
              uint64_t written_seq, std::string_view payload);
   uint64_t newSessionId();
 
@@ -102,11 +126,16 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   SessionRouterOptions options_;
   HubStats& stats_;
   std::string inbox_;
-  std::string frames_subject_;
+  std::string client_frames_;
+  std::string server_frames_;
   DirectWriteRegistry direct_writes_;  // before hub_set_: cnats's threads use it until the hubs stop
   std::unique_ptr<HubSet> hub_set_;
-  std::unordered_map<uint64_t, Session*> sessions_;
-  std::unordered_map<uint64_t, Ended> ended_;
+  Sessions clients_;
+  Sessions servers_;
+  std::unordered_map<uint64_t, Ended> ended_clients_;
+  std::unordered_map<uint64_t, Ended> ended_servers_;
+  ThrottledLog refused_log_;
+  ThrottledLog bad_subject_log_;
   std::vector<Session*> ack_due_;
   std::shared_ptr<FrontStats> server_stats_;
   std::mt19937_64 random_;

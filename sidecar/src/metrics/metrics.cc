@@ -52,8 +52,13 @@ struct Metrics::Families {
         open_duration(BuildHistogram().Name("twinhub_session_open_duration_seconds").Help("OPEN sent to OPEN_OK received").Register(r)),
         resent_frames(BuildCounter().Name("twinhub_session_resent_frames_total").Help("Frames sent again after a hub change or timeout").Register(r)),
         resent_bytes(BuildCounter().Name("twinhub_session_resent_bytes_total").Help("Payload bytes sent again after a hub change or timeout").Register(r)),
-        frames_dropped(BuildCounter().Name("twinhub_frames_dropped_total").Help("Frames dropped, by reason (malformed, duplicate, out_of_order, unknown_session, late)").Register(r)),
-        frames_direct(BuildCounter().Name("twinhub_frames_written_direct_total").Help("DATA frames written to the socket from the hub's delivery thread, by result (whole; partial: the loop wrote the rest)").Register(r)) {}
+        frames_dropped(BuildCounter().Name("twinhub_frames_dropped_total").Help("Frames dropped, by reason (malformed, duplicate, out_of_order, unknown_session, late, ended_session, bad_subject)").Register(r)),
+        frames_direct(BuildCounter().Name("twinhub_frames_written_direct_total").Help("DATA frames written to the socket from the hub's delivery thread, by result (whole; partial: the loop wrote the rest)").Register(r)),
+        opens_refused(BuildCounter().Name("twinhub_session_opens_refused_total").Help("OPENs this sidecar refused as a server, by reason (capacity, fd_limit, not_serving)").Register(r)),
+        sessions_closed_by(BuildCounter().Name("twinhub_sessions_closed_total").Help("Hub sessions ended by a timeout or the peer, by reason (idle_timeout, fin_timeout, peer_timeout, peer_reset)").Register(r)),
+        desired_changes(BuildCounter().Name("twinhub_desired_state_changes_total").Help("Desired state changes applied, by action (apply, confirm, revert: a provisional flip not confirmed by its deadline, expired: arrived after its deadline)").Register(r)),
+        applied_generation(BuildGauge().Name("twinhub_applied_generation").Help("The desired state generation this sidecar applied (0: none, the config's mode)").Register(r)),
+        hub_recreated(BuildCounter().Name("twinhub_hub_connections_recreated_total").Help("Hub connections made anew after the client library closed them for good (a server error, a protocol error)").Register(r)) {}
 
   prometheus::Family<prometheus::Counter>& connections;
   prometheus::Family<prometheus::Gauge>& active;
@@ -79,6 +84,11 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>& resent_bytes;
   prometheus::Family<prometheus::Counter>& frames_dropped;
   prometheus::Family<prometheus::Counter>& frames_direct;
+  prometheus::Family<prometheus::Counter>& opens_refused;
+  prometheus::Family<prometheus::Counter>& sessions_closed_by;
+  prometheus::Family<prometheus::Counter>& desired_changes;
+  prometheus::Family<prometheus::Gauge>& applied_generation;
+  prometheus::Family<prometheus::Counter>& hub_recreated;
 };
 
 namespace {
@@ -149,6 +159,11 @@ class PrometheusHubStats : public HubStats {
     f_.resent_bytes.Add({}).Increment(static_cast<double>(bytes));
   }
   void frameDropped(const std::string& reason) override { f_.frames_dropped.Add({{"reason", reason}}).Increment(); }
+  void openRefused(const std::string& reason) override { f_.opens_refused.Add({{"reason", reason}}).Increment(); }
+  void sessionClosedBy(const std::string& reason) override {
+    f_.sessions_closed_by.Add({{"reason", reason}}).Increment();
+  }
+  void hubConnectionRecreated(const std::string& hub) override { f_.hub_recreated.Add({{"hub", hub}}).Increment(); }
   void framesWrittenDirectly(size_t frames, bool whole) override {
     f_.frames_direct.Add({{"result", whole ? "whole" : "partial"}}).Increment(static_cast<double>(frames));
   }
@@ -237,6 +252,15 @@ std::shared_ptr<FrontStats> Metrics::frontStats(const std::string& service) {
       f.bytes.Add(with("direction", "downstream")), f.connect_failures.Add(labels),
       f.connect_duration.Add(labels, latencyBuckets()), f.turn_duration.Add(labels, latencyBuckets()),
       f.read_paused.Add(labels));
+}
+
+void Metrics::desiredStateChanged(const std::string& action, uint64_t generation) {
+  families_->desired_changes.Add({{"action", action}}).Increment();
+  setAppliedGeneration(generation);
+}
+
+void Metrics::setAppliedGeneration(uint64_t generation) {
+  families_->applied_generation.Add({}).Set(static_cast<double>(generation));
 }
 
 void Metrics::reloadSucceeded() { families_->reloads_ok.Increment(); }

@@ -1,16 +1,45 @@
 #include "wire/subjects.h"
 
-#include <cctype>
 #include <charconv>
 
 namespace twinhub::wire {
 
+namespace {
+
+bool isTokenChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+// Printable ASCII except space, and not a wildcard.
+bool isSubjectChar(char c) { return c > ' ' && c < 0x7f && c != '*' && c != '>'; }
+
+bool isPlainToken(std::string_view token) {
+  if (token.empty()) return false;
+  for (char c : token) {
+    if (!isTokenChar(c)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string subjectToken(std::string_view name) {
   std::string out(name);
   for (char& c : out) {
-    if (c == '.' || c == '*' || c == '>' || std::isspace(static_cast<unsigned char>(c))) c = '_';
+    if (!isTokenChar(c)) c = '_';
   }
   return out.empty() ? "_" : out;
+}
+
+bool isValidPublishSubject(std::string_view subject) {
+  if (subject.empty() || subject.size() > kMaxSubjectLength) return false;
+  if (subject.front() == '.' || subject.back() == '.') return false;
+  char previous = 0;
+  for (char c : subject) {
+    if (!isSubjectChar(c) || (c == '.' && previous == '.')) return false;
+    previous = c;
+  }
+  return true;
 }
 
 std::string serviceOpenSubject(std::string_view prefix, std::string_view service) {
@@ -21,7 +50,21 @@ std::string inboxSubject(std::string_view prefix, std::string_view sidecar_id, s
   return std::string(prefix) + "sc." + subjectToken(sidecar_id) + "." + subjectToken(run_nonce);
 }
 
-std::string sessionFramesSubject(std::string_view inbox) { return std::string(inbox) + ".s"; }
+std::string clientFramesSubject(std::string_view inbox) { return std::string(inbox) + ".c"; }
+std::string serverFramesSubject(std::string_view inbox) { return std::string(inbox) + ".s"; }
+
+bool isPeerFramesSubject(std::string_view prefix, std::string_view subject) {
+  if (!isValidPublishSubject(subject)) return false;
+  const std::string head = std::string(prefix) + "sc.";
+  if (subject.substr(0, head.size()) != head) return false;
+  std::string_view rest = subject.substr(head.size());  // <id>.<nonce>.<c|s>
+  for (int token = 0; token < 2; ++token) {
+    const size_t dot = rest.find('.');
+    if (dot == std::string_view::npos || !isPlainToken(rest.substr(0, dot))) return false;
+    rest.remove_prefix(dot + 1);
+  }
+  return rest == "c" || rest == "s";
+}
 
 std::string openReplySubject(std::string_view inbox, uint64_t session) {
   char hex[17];
