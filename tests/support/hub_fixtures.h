@@ -64,8 +64,6 @@ std::unique_ptr<SidecarFixture> startFront(const HubOrder& order, const std::str
                                            const std::string& mode = "hub", const std::string& direct = "",
                                            const std::string& extra = "");
 
-// Sends `message` on a connection and reads the same bytes back.
-bool echoes(TcpClient& client, const std::string& message);
 // A new connection through `front` carries bytes to the echo agent and back.
 bool newConnectionEchoes(const std::string& front);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/problem_list.h"
 #include "common/rlimit.h"
 #include "config/config_loader.h"
 
@@ -14,7 +15,13 @@ namespace {
 
 constexpr uint64_t kDrainTickMs = 50;
 
-std::string frontKey(const FrontConfig& front) { return front.listen.toString() + "/" + front.service; }
+// Fronts with the same key across a reload are the same listener. A fixed port can hold only
+// one listener, so it is the key: a front whose service is renamed keeps its socket instead of
+// failing to bind next to itself. Port 0 binds a fresh port each time; the service tells them apart.
+std::string frontKey(const FrontConfig& front) {
+  const std::string listen = front.listen.toString();
+  return front.listen.port() != 0 ? listen : listen + "/" + front.service;
+}
 
 std::vector<HubOptions> hubOptions(const SidecarConfig& config) {
   std::vector<HubOptions> hubs;
@@ -47,8 +54,8 @@ SessionRouterOptions routerOptions(const SidecarConfig& config) {
 
 }  // namespace
 
-SidecarApp::SidecarApp(SidecarConfig config, std::string config_path)
-    : config_(std::move(config)), config_path_(std::move(config_path)) {
+SidecarApp::SidecarApp(SidecarConfig config, std::string config_path, ConfigOverrides overrides)
+    : config_(std::move(config)), config_path_(std::move(config_path)), overrides_(std::move(overrides)) {
   uv_loop_init(&loop_);
   context_ = std::make_unique<ProxyContext>(&loop_);
   direct_factory_ = std::make_unique<DirectConnectionFactory>(*context_);
@@ -190,7 +197,7 @@ Status SidecarApp::applyFronts(const SidecarConfig& config) {
   ConnectionFactory* factory = factoryFor(config.mode);
   std::map<std::string, Front*> next;
   std::vector<Front*> opened;
-  std::string errors;
+  std::vector<std::string> errors;
   for (const FrontConfig& fc : config.fronts) {
     const std::string key = frontKey(fc);
     if (auto it = fronts_.find(key); it != fronts_.end()) {
@@ -201,15 +208,19 @@ Status SidecarApp::applyFronts(const SidecarConfig& config) {
     front->setOnDrained([this](Front* f) { onFrontDrained(f); });
     opened.push_back(front);
     next[key] = front;
-    if (Status status = front->listen(); !status) errors += (errors.empty() ? "" : "; ") + status.message();
+    if (Status status = front->listen(); !status) errors.push_back(status.message());
   }
   if (!errors.empty()) {
     for (Front* front : opened) retire(front);
-    return Status::error(errors);
+    return Status::error(joinedProblems(errors));  // 100,000 fronts that fail must not make one 5 MB line
   }
   for (const FrontConfig& fc : config.fronts) {
     Front* front = next[frontKey(fc)];
     if (std::find(opened.begin(), opened.end(), front) == opened.end()) {
+      if (front->settings().service != fc.service) {
+        spdlog::info("front {} on {} now serves {}", front->settings().service, front->boundAddress().toString(),
+                     fc.service);
+      }
       front->update(frontSettings(fc), metrics_.frontStats(fc.service), factory);
     } else if (config.mode == Mode::kHub) {
       spdlog::info("front {} listening on {} (hub)", fc.service, front->boundAddress().toString());
@@ -262,13 +273,14 @@ void SidecarApp::reload() {
   spdlog::info("SIGHUP: reloading {}", config_path_);
   ConfigLoadResult loaded = loadConfigFile(config_path_);
   SidecarConfig& next = loaded.config;
+  overrides_.applyTo(next);
   if (loaded.ok() && next.mode == Mode::kHub && !router_) {
     loaded.errors.push_back(config_path_ + ": mode hub needs the hubs to be configured at start; restart the sidecar");
   }
   if (!loaded.ok()) {
     metrics_.reloadFailed();
     spdlog::warn("reload failed: {} problem(s); the running config stays", loaded.errors.size());
-    for (const std::string& error : loaded.errors) spdlog::warn("  {}", error);
+    for (const std::string& error : listedProblems(loaded.errors)) spdlog::warn("  {}", error);
     return;
   }
   if (next.metrics != config_.metrics) spdlog::warn("the metrics address changes only on restart");

@@ -29,8 +29,9 @@ namespace twinhub {
 
 class SidecarApp {
  public:
-  // `config_path` is re-read on SIGHUP; empty means there is no file to reload.
-  SidecarApp(SidecarConfig config, std::string config_path);
+  // `config_path` is re-read on SIGHUP; empty means there is no file to reload. `overrides` (the
+  // command line's settings) are applied to every reloaded file.
+  SidecarApp(SidecarConfig config, std::string config_path, ConfigOverrides overrides = {});
   ~SidecarApp();
   SidecarApp(const SidecarApp&) = delete;
   SidecarApp& operator=(const SidecarApp&) = delete;
@@ -66,6 +67,7 @@ class SidecarApp {
 
   SidecarConfig config_;
   std::string config_path_;
+  ConfigOverrides overrides_;
   uv_loop_t loop_;
   std::unique_ptr<ProxyContext> context_;
   Metrics metrics_;

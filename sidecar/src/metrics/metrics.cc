@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -31,7 +32,7 @@ struct Metrics::Families {
   explicit Families(prometheus::Registry& r)
       : connections(BuildCounter().Name("twinhub_front_connections_total").Help("Client connections accepted by a front").Register(r)),
         active(BuildGauge().Name("twinhub_front_connections_active").Help("Client connections open now").Register(r)),
-        rejected(BuildCounter().Name("twinhub_front_connections_rejected_total").Help("Client connections refused at the connection limit").Register(r)),
+        rejected(BuildCounter().Name("twinhub_front_connections_rejected_total").Help("Client connections accepted and closed at once, by reason (max_connections, fd_limit)").Register(r)),
         bytes(BuildCounter().Name("twinhub_front_bytes_total").Help("Bytes carried; direction upstream is client to agent").Register(r)),
         connect_failures(BuildCounter().Name("twinhub_upstream_connect_failures_total").Help("Failed or timed-out connects to the agent").Register(r)),
         connect_duration(BuildHistogram().Name("twinhub_upstream_connect_duration_seconds").Help("Time to connect to the agent").Register(r)),
@@ -94,8 +95,8 @@ namespace {
 
 class PrometheusFrontStats : public FrontStats {
  public:
-  PrometheusFrontStats(prometheus::Counter& connections, prometheus::Gauge& active, prometheus::Counter& rejected,
-                       prometheus::Counter& bytes_up, prometheus::Counter& bytes_down,
+  PrometheusFrontStats(prometheus::Counter& connections, prometheus::Gauge& active,
+                       std::array<prometheus::Counter*, kRefusalReasons> rejected, prometheus::Counter& bytes_up, prometheus::Counter& bytes_down,
                        prometheus::Counter& connect_failures, prometheus::Histogram& connect_duration,
                        prometheus::Histogram& turn_duration, prometheus::Counter& read_paused)
       : connections_(connections),
@@ -113,7 +114,7 @@ class PrometheusFrontStats : public FrontStats {
     active_.Increment();
   }
   void connectionClosed() override { active_.Decrement(); }
-  void connectionRejected() override { rejected_.Increment(); }
+  void connectionRejected(RefusalReason reason) override { rejected_[static_cast<size_t>(reason)]->Increment(); }
   void bytesUpstream(size_t bytes) override { bytes_up_.Increment(static_cast<double>(bytes)); }
   void bytesDownstream(size_t bytes) override { bytes_down_.Increment(static_cast<double>(bytes)); }
   void upstreamConnected(double seconds) override { connect_duration_.Observe(seconds); }
@@ -124,7 +125,7 @@ class PrometheusFrontStats : public FrontStats {
  private:
   prometheus::Counter& connections_;
   prometheus::Gauge& active_;
-  prometheus::Counter& rejected_;
+  std::array<prometheus::Counter*, kRefusalReasons> rejected_;
   prometheus::Counter& bytes_up_;
   prometheus::Counter& bytes_down_;
   prometheus::Counter& connect_failures_;
@@ -244,7 +245,10 @@ std::shared_ptr<FrontStats> Metrics::frontStats(const std::string& service) {
   };
   Families& f = *families_;
   return std::make_shared<PrometheusFrontStats>(
-      f.connections.Add(labels), f.active.Add(labels), f.rejected.Add(labels), f.bytes.Add(with("direction", "upstream")),
+      f.connections.Add(labels), f.active.Add(labels),
+      std::array<prometheus::Counter*, kRefusalReasons>{&f.rejected.Add(with("reason", "max_connections")),
+                                                         &f.rejected.Add(with("reason", "fd_limit"))},
+      f.bytes.Add(with("direction", "upstream")),
       f.bytes.Add(with("direction", "downstream")), f.connect_failures.Add(labels),
       f.connect_duration.Add(labels, latencyBuckets()), f.turn_duration.Add(labels, latencyBuckets()),
       f.read_paused.Add(labels));
