@@ -11,6 +11,7 @@
 #include "common/net_address.h"
 #include "common/status.h"
 #include "hub/hub_stats.h"
+#include "proxy/buffer_budget.h"
 #include "proxy/front_stats.h"
 
 namespace prometheus {
@@ -39,6 +40,8 @@ class Metrics {
   // The sidecar's mode (direct or hub), as twinhub_mode{mode} = 1.
   void setMode(const std::string& mode);
   HubStats& hubStats();
+  // The process's buffer budget: twinhub_buffer_budget_{used,limit}_bytes and _paused_total.
+  BudgetStats& budgetStats();
 
   struct Families;  // defined in the .cc
 
@@ -46,6 +49,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> families_;
   std::unique_ptr<HubStats> hub_stats_;
+  std::unique_ptr<BudgetStats> budget_stats_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::optional<NetAddress> serving_;
 };

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace twinhub {
@@ -31,13 +32,26 @@ class BufferPool {
   PooledBuffer* acquire();
   void release(PooledBuffer* buffer);
 
+  // Called now and then (the proxy's sweep tick) with the loop time: once no buffer has been
+  // taken or returned for `quiet_ms`, frees the kept buffers and calls malloc_trim(0). Returns
+  // true while there is something it may give back later.
+  bool trimIfIdle(uint64_t now_ms, uint64_t quiet_ms);
+
   size_t freeCount() const { return free_.size(); }
   size_t outstanding() const { return outstanding_; }
+  uint64_t trims() const { return trims_; }
 
  private:
+  void trim();
+
   size_t max_free_;
   size_t outstanding_ = 0;
   std::vector<PooledBuffer*> free_;
+  uint64_t ops_ = 0;        // acquires and releases so far
+  uint64_t ops_seen_ = 0;   // ops_ at the last trimIfIdle that saw it change
+  uint64_t quiet_since_ms_ = 0;
+  bool freed_since_trim_ = false;  // buffers went back to malloc since the last trim
+  uint64_t trims_ = 0;
 };
 
 }  // namespace twinhub
