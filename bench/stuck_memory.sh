@@ -17,11 +17,16 @@
 #   COUNT=100 CASES="echo" bench/stuck_memory.sh
 #   SIDECARS="before=/tmp/old-sidecar after=build/bin/twinhub-sidecar" bench/stuck_memory.sh
 #   SIDECARS="wm64k=build/bin/twinhub-sidecar" PROXY_wm64k="{high_watermark: 65536, low_watermark: 16384}" bench/stuck_memory.sh
+#   HUB_WINDOWS="2097152 262144" bench/stuck_memory.sh      also hub mode, one row per window_bytes
 #
 # Environment: BUILD_DIR (bench_client, bench_echo_server and twinhub-sidecar are built there if
 # missing; SKIP_BUILD=1 to only use them), COUNT (100), MB_PER_CONN (64: the most a client sends),
 # CASES ("echo silent"), SIDECARS (NAME=BINARY ..., default twinhub=$BUILD_DIR/bin/twinhub-sidecar),
-# PROXY_<NAME> (YAML flow map for that sidecar's proxy section), HAPROXY=0 to skip haproxy,
+# PROXY_<NAME> (YAML flow map for that sidecar's proxy section; NAME must be a shell identifier),
+# HUB_WINDOWS (window_bytes values: rows hub-w<KiB>k, front sidecar -> nats-server edge -> serving
+# sidecar -> agent as bench/hubs.sh lays them out, memory of both sidecars; needs nats-server;
+# HUB_SIDECAR_BIN picks their binary),
+# HAPROXY=0 to skip haproxy,
 # AFTER_EARLY (1), AFTER_LATE (8), KEEP_TMP=1. Prints a markdown table; OUT=file.tsv also writes
 # the figures as tab-separated values (kB).
 set -uo pipefail
@@ -30,12 +35,15 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+# shellcheck source=bench/hubs.sh
+source "$ROOT/bench/hubs.sh"
 COUNT=${COUNT:-100}
 MB_PER_CONN=${MB_PER_CONN:-64}
 CASES=${CASES:-echo silent}
 AFTER_EARLY=${AFTER_EARLY:-1}
 AFTER_LATE=${AFTER_LATE:-8}
 HAPROXY=${HAPROXY:-1}
+HUB_SIDECAR_BIN=${HUB_SIDECAR_BIN:-$BUILD_DIR/bin/twinhub-sidecar}
 OUT=${OUT:-}
 bench_init stuck
 
@@ -64,11 +72,36 @@ start_agent() {
   log "agent ($1) did not start"; exit 1
 }
 
+# start_hub_pair NAME UPSTREAM PORT: the two hub-mode sidecars of a session, window_bytes from
+# HUB_WINDOW_OF[NAME]; sets PROXY_PID to both.
+HUBS_UP=""
+start_hub_pair() {
+  local name=$1 upstream=$2 port=$3 fm sm serve i
+  if [[ -z $HUBS_UP ]]; then
+    hubs_start "$TMP/hubs" || { log "$HUB_ERR"; return 1; }
+    HUBS_UP=1
+  fi
+  read -r fm sm <<<"$("$CLIENT" freeport 2 | tr '\n' ' ')"
+  hub_serve_yaml "$TMP/$name-serve.yaml" "$upstream" "127.0.0.1:$sm" "{window_bytes: ${HUB_WINDOW_OF[$name]}}"
+  hub_front_yaml "$TMP/$name-front.yaml" "127.0.0.1:$port" "127.0.0.1:$fm" "{window_bytes: ${HUB_WINDOW_OF[$name]}}"
+  spawn "$TMP/$name-serve.log" "$HUB_SIDECAR_BIN" --config "$TMP/$name-serve.yaml" --log-level info
+  serve=$SPAWNED_PID
+  spawn "$TMP/$name.log" "$HUB_SIDECAR_BIN" --config "$TMP/$name-front.yaml" --log-level warn
+  PROXY_PID="$SPAWNED_PID $serve"
+  for ((i = 0; i < 200; i++)); do
+    grep -q 'serving Echo through the hubs' "$TMP/$name-serve.log" && break
+    sleep 0.05
+  done
+  sleep 1  # the queue group subscription reaches the front's hub
+}
+
 # start_proxy NAME UPSTREAM: sets PROXY_ADDR and PROXY_PID (returns 1 if it cannot start).
 start_proxy() {
   local name=$1 upstream=$2 port mport bin yaml_var
   port=$("$CLIENT" freeport 1)
-  if [[ $name == haproxy ]]; then
+  if [[ $name == hub-* ]]; then
+    start_hub_pair "$name" "$upstream" "$port" || return 1
+  elif [[ $name == haproxy ]]; then
     bin=$(command -v haproxy || echo /usr/sbin/haproxy)
     [[ -x $bin ]] || { log "haproxy not installed (scripts/install-deps.sh --bench)"; return 1; }
     write_haproxy_cfg "$TMP/haproxy.cfg" "$port" "$upstream"
@@ -81,11 +114,12 @@ start_proxy() {
     write_sidecar_yaml "$TMP/$name.yaml" "127.0.0.1:$port" "$upstream" "127.0.0.1:$mport" "${!yaml_var:-}"
     spawn "$TMP/$name.log" "$bin" --config "$TMP/$name.yaml" --log-level warn
   fi
-  PROXY_PID=$SPAWNED_PID PROXY_ADDR=127.0.0.1:$port
+  [[ $name == hub-* ]] || PROXY_PID=$SPAWNED_PID
+  PROXY_ADDR=127.0.0.1:$port
   "$CLIENT" wait --connect "$PROXY_ADDR" --timeout-ms 10000 || { tail_log "$TMP/$name.log"; return 1; }
 }
 
-mem() { echo "$(status_kb "$1" VmRSS) $(status_kb "$1" RssAnon)"; }
+mem() { echo "$(sum_status_kb VmRSS "$@") $(sum_status_kb RssAnon "$@")"; }
 
 # run_case NAME CASE: one proxy, one agent, COUNT stuck clients; appends a row to ROWS.
 run_case() {
@@ -93,7 +127,7 @@ run_case() {
   start_agent "$kase"
   start_proxy "$name" "$AGENT_ADDR" || { ROWS+=("$name|$kase|skipped"); return 0; }
   sleep 0.3
-  before=$(mem "$PROXY_PID")
+  before=$(mem $PROXY_PID)
   spawn "$out" "$CLIENT" stuck --connect "$PROXY_ADDR" --count "$COUNT" --size 65536 --mb "$MB_PER_CONN" \
     --ignore-stdin --max-seconds 300
   client=$SPAWNED_PID
@@ -107,15 +141,15 @@ run_case() {
     ROWS+=("$name|$kase|failed")
   else
     sent=$(sed -n 's/^stuck .*sent_mb=\([0-9.]*\).*/\1/p' "$out")
-    during=$(mem "$PROXY_PID")
+    during=$(mem $PROXY_PID)
     kill -TERM "$client"; wait "$client" 2>/dev/null; forget "$client"
-    sleep "$AFTER_EARLY"; early=$(mem "$PROXY_PID")
-    sleep "$((AFTER_LATE - AFTER_EARLY))"; late=$(mem "$PROXY_PID")
+    sleep "$AFTER_EARLY"; early=$(mem $PROXY_PID)
+    sleep "$((AFTER_LATE - AFTER_EARLY))"; late=$(mem $PROXY_PID)
     ROWS+=("$name|$kase|$before|$during|$early|$late|$sent|$(grep -o 'lost=[0-9]*' "$out")")
     log "$name/$kase: RSS/anon kB before $before, during $during, +${AFTER_EARLY}s $early, +${AFTER_LATE}s $late; clients sent $sent MiB"
   fi
-  kill -TERM "$PROXY_PID" "$AGENT_PID" 2>/dev/null
-  wait "$PROXY_PID" "$AGENT_PID" 2>/dev/null; forget "$PROXY_PID"; forget "$AGENT_PID"
+  local pid
+  for pid in $PROXY_PID $AGENT_PID; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; forget "$pid"; done
 }
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
@@ -148,6 +182,11 @@ main() {
   for spec in ${SIDECARS:-twinhub=$BUILD_DIR/bin/twinhub-sidecar}; do
     SIDECAR_OF[${spec%%=*}]=${spec#*=}
     NAMES+=("${spec%%=*}")
+  done
+  declare -gA HUB_WINDOW_OF=()
+  for spec in ${HUB_WINDOWS:-}; do
+    HUB_WINDOW_OF[hub-w$((spec / 1024))k]=$spec
+    NAMES+=("hub-w$((spec / 1024))k")
   done
   [[ $HAPROXY == 1 ]] && NAMES+=(haproxy)
   ROWS=()
