@@ -56,9 +56,13 @@ struct ProxyConfig {
   uint32_t drain_timeout_ms = 30000;
   uint32_t max_connections = 4096;
   // Memory queued toward a slow peer (64 KiB per queued read) at which reading from the fast side
-  // pauses, and the level at which it resumes.
-  uint32_t high_watermark = 256 * 1024;
-  uint32_t low_watermark = 64 * 1024;
+  // pauses, and the level at which it resumes. 128/32 KiB: two buffers, then wait until the socket
+  // took them. A client that sends and never reads (echo agent) cost 1958 KiB at 1 MiB/256 KiB,
+  // 245 KiB at these, 130 KiB at 64/16 KiB (haproxy: 35 KiB); bulk echo MB/s stayed within noise
+  // of each other and of haproxy (1.09, 0.99, 1.10 x haproxy; bench/stuck_memory.sh, bench/run.sh
+  // WATERMARKS, 2026-11-30): on loopback and LANs the kernel's socket buffers do the buffering.
+  uint32_t high_watermark = 128 * 1024;
+  uint32_t low_watermark = 32 * 1024;
   // No byte either way for this long: close (haproxy's timeout client/server); 0: never.
   uint32_t idle_timeout_ms = 600000;
   // One side sent FIN and no byte moved for this long: close (haproxy's client-fin); 0: never.

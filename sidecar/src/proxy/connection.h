@@ -32,8 +32,8 @@ namespace twinhub {
 struct ConnectionSettings {
   NetAddress upstream;
   uint32_t connect_timeout_ms = 2000;
-  uint32_t high_watermark = 256 * 1024;
-  uint32_t low_watermark = 64 * 1024;
+  uint32_t high_watermark = 128 * 1024;  // the app sets these from ProxyConfig, which says why
+  uint32_t low_watermark = 32 * 1024;
   TimeoutSettings timeouts;
 };
 

@@ -16,15 +16,15 @@ std::string joined(const std::vector<std::string>& errors) {
   return all;
 }
 
-TEST_CASE("ConfigLoader: resource limits default to 10 min idle, 30 s half-closed, a 256 MiB budget", "[unit]") {
+TEST_CASE("ConfigLoader: resource limits default to 10 min idle, 30 s half-closed, a 256 MiB budget, 128 KiB watermark", "[unit]") {
   ConfigLoadResult r = load("fronts:\n  - {listen: 127.0.0.1:0, service: echo, direct: 127.0.0.1:9}\n");
   INFO(joined(r.errors));
   REQUIRE(r.ok());
   CHECK(r.config.proxy.idle_timeout_ms == 600000);
   CHECK(r.config.proxy.fin_timeout_ms == 30000);
   CHECK(r.config.proxy.buffer_budget_bytes == 256u << 20);
-  CHECK(r.config.proxy.high_watermark == 256 * 1024);
-  CHECK(r.config.proxy.low_watermark == 64 * 1024);
+  CHECK(r.config.proxy.high_watermark == 128 * 1024);
+  CHECK(r.config.proxy.low_watermark == 32 * 1024);
   REQUIRE(r.config.fronts.size() == 1);
   CHECK_FALSE(r.config.fronts[0].idle_timeout_ms.has_value());  // follows the proxy section, also on reload
   CHECK_FALSE(r.config.fronts[0].fin_timeout_ms.has_value());
