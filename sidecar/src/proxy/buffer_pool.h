@@ -1,7 +1,12 @@
 // BufferPool: fixed-size read buffers for one event loop, reused through a short free list.
 // A buffer carries room for the uv_write_t that sends it on, so a read that cannot be written at
 // once costs no further allocation. Idle connections hold no buffer: one is taken when a socket
-// is readable and returned as soon as its bytes are written. Loop thread only.
+// is readable and returned as soon as its bytes are written.
+//
+// Memory goes back to the OS once the pool has been quiet for a while (trimIfIdle, called from
+// the proxy's sweep tick): 64 KiB buffers come from malloc's heap (below its mmap threshold), and
+// after 100 stuck clients had left, 97 of the 236 MB their queues had held stayed in the process
+// until malloc_trim(0) returned them (bench/stuck_memory.sh, 2026-11-30). Loop thread only.
 #pragma once
 
 #include <uv.h>
