@@ -17,6 +17,11 @@
 //       has surely accepted it and connected upstream), prints "holding N", then keeps them idle
 //       until stdin closes (unless --ignore-stdin), SIGTERM/SIGINT/SIGHUP, or --max-seconds.
 //       -> released count= lost=     (lost: closed by the peer while held)
+//   bench_client stuck    --connect ADDR [--count 100] [--size 64] [--mb 1024] [--quiet-ms 1000] [--ignore-stdin]
+//       Opens COUNT connections and sends on each, in writes of --size bytes and at most --mb MiB,
+//       never reading, until no connection has taken a byte for --quiet-ms; prints
+//       "stuck count=N sent_mb=X", then holds them like hold (and prints "released ...").
+//
 //   bench_client stall    --connect ADDR [--seconds 5] [--size 64] [--timeout-ms 5000] [--gap-log-ms MS]
 //       Sequential SIZE-byte round trips on one connection for SECONDS (the failover trial, see
 //       bench/failover.sh). Each request carries its sequence number, its send time and a pattern
@@ -83,6 +88,7 @@ struct Args {
   bool ping = true;
   bool ignore_stdin = false;
   long nports = 1;
+  long quiet_ms = 1000;
 };
 
 [[noreturn]] void fail(const std::string& msg) {
@@ -391,10 +397,8 @@ int run_connrate(const Args& a) {
 }
 
 // --------------------------------------------------------------------------------------- hold
-int run_hold(const Args& a) {
-  Target t = target_of(a);
-  raise_nofile();
-  long count = a.count > 0 ? a.count : 1000;
+// Blocks the signals that end a hold and returns a signalfd that reports them.
+int release_signals() {
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
@@ -403,23 +407,12 @@ int run_hold(const Args& a) {
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
   if (sfd < 0) fail_errno("signalfd");
+  return sfd;
+}
 
-  std::vector<int> fds;
-  fds.reserve(static_cast<size_t>(count));
-  char out[64], in[64];
-  std::memset(out, 'h', sizeof out);
-  for (long i = 0; i < count; ++i) {
-    int fd = connect_blocking(t);
-    if (fd < 0) fail_errno("hold: connect #" + std::to_string(i + 1));
-    if (a.ping) {
-      if (!send_all(fd, out, sizeof out) || !recv_all(fd, in, sizeof in))
-        fail("hold: round trip on connection #" + std::to_string(i + 1) + " failed");
-    }
-    fds.push_back(fd);
-  }
-  std::printf("holding %zu\n", fds.size());
-  std::fflush(stdout);
-
+// Blocks until SIGTERM/SIGINT/SIGHUP (already blocked, delivered to `sfd`), stdin's end (unless
+// --ignore-stdin) or --max-seconds; returns how many of `fds` the far end closed meanwhile.
+size_t wait_for_release(const Args& a, int sfd, const std::vector<int>& fds) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   epoll_event e{};
   e.events = EPOLLIN;
@@ -459,6 +452,77 @@ int run_hold(const Args& a) {
       }
     }
   }
+  close(ep);
+  return lost;
+}
+
+int run_hold(const Args& a) {
+  Target t = target_of(a);
+  raise_nofile();
+  long count = a.count > 0 ? a.count : 1000;
+  int sfd = release_signals();
+
+  std::vector<int> fds;
+  fds.reserve(static_cast<size_t>(count));
+  char out[64], in[64];
+  std::memset(out, 'h', sizeof out);
+  for (long i = 0; i < count; ++i) {
+    int fd = connect_blocking(t);
+    if (fd < 0) fail_errno("hold: connect #" + std::to_string(i + 1));
+    if (a.ping) {
+      if (!send_all(fd, out, sizeof out) || !recv_all(fd, in, sizeof in))
+        fail("hold: round trip on connection #" + std::to_string(i + 1) + " failed");
+    }
+    fds.push_back(fd);
+  }
+  std::printf("holding %zu\n", fds.size());
+  std::fflush(stdout);
+
+  size_t lost = wait_for_release(a, sfd, fds);
+  for (int fd : fds) close(fd);
+  std::printf("released count=%zu lost=%zu\n", fds.size(), lost);
+  return 0;
+}
+
+// -------------------------------------------------------------------------------------- stuck
+// Sends on every connection until none has taken a byte for --quiet-ms (the proxy and the kernel
+// buffers are full), never reading: what a stuck client costs the proxy in between.
+uint64_t fill_until_stuck(const std::vector<int>& fds, size_t chunk, uint64_t cap, long quiet_ms) {
+  std::vector<char> buf(chunk, 's');
+  std::vector<uint64_t> sent(fds.size(), 0);
+  uint64_t total = 0;
+  auto last_progress = Clock::now();
+  while (Clock::now() - last_progress < std::chrono::milliseconds(quiet_ms)) {
+    for (size_t i = 0; i < fds.size(); ++i) {
+      while (sent[i] < cap) {
+        ssize_t w = send(fds[i], buf.data(), std::min<uint64_t>(chunk, cap - sent[i]), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w <= 0) break;
+        sent[i] += static_cast<uint64_t>(w);
+        total += static_cast<uint64_t>(w);
+        last_progress = Clock::now();
+      }
+    }
+    usleep(10000);
+  }
+  return total;
+}
+
+int run_stuck(const Args& a) {
+  Target t = target_of(a);
+  raise_nofile();
+  long count = a.count > 0 ? a.count : 100;
+  int sfd = release_signals();
+  std::vector<int> fds;
+  for (long i = 0; i < count; ++i) {
+    int fd = connect_blocking(t);
+    if (fd < 0) fail_errno("stuck: connect #" + std::to_string(i + 1));
+    fds.push_back(fd);
+  }
+  const uint64_t cap = static_cast<uint64_t>(a.mb * 1024 * 1024);
+  uint64_t total = fill_until_stuck(fds, static_cast<size_t>(std::max(1L, a.size)), cap, a.quiet_ms);
+  std::printf("stuck count=%zu sent_mb=%.1f\n", fds.size(), static_cast<double>(total) / (1024.0 * 1024.0));
+  std::fflush(stdout);
+  size_t lost = wait_for_release(a, sfd, fds);
   for (int fd : fds) close(fd);
   std::printf("released count=%zu lost=%zu\n", fds.size(), lost);
   return 0;
@@ -645,6 +709,7 @@ void usage() {
       "  bulk     --connect ADDR [--mb MiB] [--chunk-kb KiB]\n"
       "  connrate --connect ADDR [--seconds S] [--concurrency C] [--size B]\n"
       "  hold     --connect ADDR [--count N] [--no-ping] [--ignore-stdin]\n"
+      "  stuck    --connect ADDR [--count N] [--size B] [--mb MiB] [--quiet-ms MS] [--ignore-stdin]\n"
       "  stall    --connect ADDR [--seconds S] [--size B] [--timeout-ms MS] [--gap-log-ms MS]\n"
       "  wait     --connect ADDR [--timeout-ms MS]\n"
       "  freeport [N]\n"
@@ -678,6 +743,7 @@ int main(int argc, char** argv) {
     else if (k == "--timeout-ms") a.timeout_ms = std::stol(val());
     else if (k == "--max-seconds") a.max_seconds = std::stod(val());
     else if (k == "--gap-log-ms") a.gap_log_ms = std::stod(val());
+    else if (k == "--quiet-ms") a.quiet_ms = std::stol(val());
     else if (k == "--no-ping") a.ping = false;
     else if (k == "--ignore-stdin") a.ignore_stdin = true;
     else if (a.mode == "freeport" && !k.empty() && k[0] != '-') a.nports = std::stol(k);
@@ -692,6 +758,7 @@ int main(int argc, char** argv) {
   if (a.mode == "bulk") return run_bulk(a);
   if (a.mode == "connrate") return run_connrate(a);
   if (a.mode == "hold") return run_hold(a);
+  if (a.mode == "stuck") return run_stuck(a);
   if (a.mode == "stall") return run_stall(a);
   if (a.mode == "wait") return run_wait(a);
   if (a.mode == "freeport") return run_freeport(a);

@@ -2,6 +2,8 @@
 // of bench/run.sh and the upstream behind every proxy it measures.
 //
 //   bench_echo_server [--listen 127.0.0.1:PORT]     (default 127.0.0.1:0 = an ephemeral port)
+//   bench_echo_server --silent [--listen ...]       accepts and never reads nor answers (a stuck
+//                                                   agent); closes a connection only once it is reset
 //
 // Prints "listening on ADDR:PORT" (the bound port) on stdout once ready, then echoes every byte back
 // on the connection it came from until killed (SIGTERM/SIGINT exit 0). Backpressure: while a
@@ -92,12 +94,15 @@ void raise_nofile() {
 
 int main(int argc, char** argv) {
   std::string listen_addr = "127.0.0.1:0";
+  bool silent = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--listen" && i + 1 < argc) {
       listen_addr = argv[++i];
+    } else if (a == "--silent") {
+      silent = true;
     } else if (a == "--help" || a == "-h") {
-      std::printf("usage: bench_echo_server [--listen 127.0.0.1:PORT]\n");
+      std::printf("usage: bench_echo_server [--listen 127.0.0.1:PORT] [--silent]\n");
       return 0;
     } else {
       std::fprintf(stderr, "bench_echo_server: unknown argument %s\n", a.c_str());
@@ -196,13 +201,17 @@ int main(int argc, char** argv) {
           c->fd = fd;
           conns[fd] = c;
           epoll_event e{};
-          e.events = EPOLLIN | EPOLLRDHUP;
+          e.events = silent ? 0 : EPOLLIN | EPOLLRDHUP;  // silent: only EPOLLHUP/EPOLLERR, always reported
           e.data.ptr = c;
           epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
         }
         continue;
       }
       auto* c = static_cast<Conn*>(events[i].data.ptr);
+      if (silent) {
+        close_conn(c);
+        continue;
+      }
       if (!c->pending.empty()) {  // waiting for EPOLLOUT
         if (!flush(c)) close_conn(c);
         continue;

@@ -64,3 +64,43 @@ kv() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 # JSON: numbers or null; strings escaped for quotes, backslashes and newlines.
 jnum() { [[ -n ${1:-} && $1 =~ ^-?[0-9.]+$ ]] && printf '%s' "$1" || printf 'null'; }
 jstr() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/ }; printf '"%s"' "$s"; }
+
+# Memory of a process: status_kb PID FIELD -> FIELD (VmRSS, RssAnon, ...) in kB from /proc/PID/status,
+# empty once it is gone; sum_status_kb FIELD PID... -> the sum (fails if one is gone).
+status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
+sum_status_kb() {
+  local field=$1 pid v total=0; shift
+  for pid in "$@"; do v=$(status_kb "$pid" "$field"); [[ -n $v ]] || return 1; total=$((total + v)); done
+  echo "$total"
+}
+
+# write_haproxy_cfg FILE PORT UPSTREAM: haproxy as the benches run it (mode tcp, one thread, maxconn
+# 4000, client and server timeouts of an hour), listening on 127.0.0.1:PORT.
+write_haproxy_cfg() {
+  cat >"$1" <<EOF
+global
+    nbthread 1
+    maxconn 4000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+listen bench
+    bind 127.0.0.1:$2
+    server echo $3
+EOF
+}
+
+# write_sidecar_yaml FILE LISTEN UPSTREAM METRICS [PROXY]: a one-front direct-mode sidecar config;
+# PROXY is a YAML flow map for the proxy section, e.g. "{high_watermark: 262144, low_watermark: 65536}".
+write_sidecar_yaml() {
+  {
+    echo "sidecar: {id: bench.sidecar, machine: bench}"
+    echo "mode: direct"
+    echo "fronts:"
+    echo "  - {listen: $2, service: bench, direct: $3}"
+    echo "metrics: $4"
+    [[ -z ${5:-} ]] || echo "proxy: $5"
+  } >"$1"
+}

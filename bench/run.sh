@@ -47,7 +47,9 @@
 #   bin/bench_client, bin/cnats_floor and builds what is missing or stale with cmake --build),
 #   NATS_BIN (default: nats-server on PATH), SKIP_BUILD=1, QUICK=1,
 #   OUT=file.json, PATHS_ONLY="direct haproxy" (subset), KEEP_TMP=1 (keep configs and logs),
-#   SIDECAR_BIN (another twinhub-sidecar binary, e.g. to compare two builds), HUB_OPTIONS (YAML
+#   SIDECAR_BIN (another twinhub-sidecar binary, e.g. to compare two builds), WATERMARKS (e.g.
+#   "1048576/262144 262144/65536": one more twinhub row per HIGH/LOW pair, named twinhub-wm<HIGH KiB>k,
+#   with that proxy.high_watermark/low_watermark; PATHS_ONLY must then name them), HUB_OPTIONS (YAML
 #   flow map given to both hub-mode sidecars as hub_options, e.g. "{direct_writes: false}"), and
 #   RTT_COUNT RTT_ROUNDS BULK_MB BULK_ROUNDS CONN_SECONDS CONN_ROUNDS CONN_CONCURRENCY HOLD_COUNT.
 # Packages for the peers: scripts/install-deps.sh --bench (haproxy, nginx, libnginx-mod-stream).
@@ -81,13 +83,6 @@ PATHS_ONLY=${PATHS_ONLY:-}
 bench_init bench
 
 free_port() { "$CLIENT" freeport 1; }
-# status_kb PID FIELD -> value in kB from /proc/PID/status (empty if gone)
-status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; }
-sum_status_kb() {
-  local field=$1 pid v total=0; shift
-  for pid in "$@"; do v=$(status_kb "$pid" "$field"); [[ -n $v ]] || return 1; total=$((total + v)); done
-  echo "$total"
-}
 median() {
   printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
     awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
@@ -154,24 +149,29 @@ start_twinhub() {
   return 0
 }
 
+# twinhub-wmNk (one per WATERMARKS entry HIGH/LOW): twinhub direct mode from a config file whose
+# proxy section sets those watermarks; the bulk trade-off of the memory a stuck connection may hold.
+declare -A WM_OF=()
+start_twinhub_wm() {
+  local name=$1 dir=$2 port mport hw lw
+  [[ -x $SIDECAR_BIN ]] || { P_SKIP="$SIDECAR_BIN not built"; return 1; }
+  IFS=/ read -r hw lw <<<"${WM_OF[$name]}"
+  port=$(free_port) mport=$(free_port)
+  write_sidecar_yaml "$dir/sidecar.yaml" "127.0.0.1:$port" "$ECHO_ADDR" "127.0.0.1:$mport" \
+    "{high_watermark: $hw, low_watermark: $lw}"
+  spawn "$dir/sidecar.log" "$SIDECAR_BIN" --config "$dir/sidecar.yaml" --log-level warn
+  P_ADDR=127.0.0.1:$port P_RSS_PIDS=$SPAWNED_PID P_ANON_PIDS=$SPAWNED_PID
+  P_METRICS=127.0.0.1:$mport
+  P_VERSION="$("$SIDECAR_BIN" --version 2>&1 | head -n1), watermarks $hw/$lw"
+  return 0
+}
+
 start_haproxy() {
   local dir=$2 port bin
   bin=$(command -v haproxy || echo /usr/sbin/haproxy)
   [[ -x $bin ]] || { P_SKIP="haproxy not installed (scripts/install-deps.sh --bench)"; return 1; }
   port=$(free_port)
-  cat >"$dir/haproxy.cfg" <<EOF
-global
-    nbthread 1
-    maxconn 4000
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 1h
-    timeout server 1h
-listen bench
-    bind 127.0.0.1:$port
-    server echo $ECHO_ADDR
-EOF
+  write_haproxy_cfg "$dir/haproxy.cfg" "$port" "$ECHO_ADDR"
   spawn "$dir/haproxy.log" "$bin" -db -f "$dir/haproxy.cfg"
   P_ADDR=127.0.0.1:$port P_RSS_PIDS=$SPAWNED_PID P_ANON_PIDS=$SPAWNED_PID
   P_VERSION=$("$bin" -v 2>&1 | head -n1)
@@ -580,6 +580,12 @@ main() {
   # One call per row; the table lists them in this order.
   add_path direct "client -> echo server" start_direct
   add_path twinhub "twinhub-sidecar direct mode, --metrics on, log level warn" start_twinhub
+  local wm
+  for wm in ${WATERMARKS:-}; do
+    n=twinhub-wm$((${wm%/*} / 1024))k
+    WM_OF[$n]=$wm
+    add_path "$n" "twinhub-sidecar direct mode, proxy watermarks high/low $wm bytes" start_twinhub_wm
+  done
   add_path twinhub-hub "front sidecar -> NATS hub edge -> serving sidecar (mode hub, log level warn)" start_twinhub_hub
   add_path haproxy "haproxy, mode tcp, nbthread 1, maxconn 4000" start_haproxy
   add_path nginx "nginx stream, 1 worker" start_nginx

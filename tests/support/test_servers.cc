@@ -218,6 +218,22 @@ class SourceConn : public Conn {
   bool peer_eof_ = false;
 };
 
+// Never reads, answers or closes; only notices that its peer tore the connection down (a reset:
+// POLLERR/POLLHUP, which poll reports without being asked). A FIN alone changes nothing.
+class SilentConn : public Conn {
+ public:
+  SilentConn(int fd, std::atomic<int>* resets) : Conn(fd), resets_(resets) {}
+  short events() const override { return 0; }
+  bool handle(short revents) override {
+    if ((revents & (POLLERR | POLLHUP)) == 0) return true;
+    resets_->fetch_add(1);
+    return false;
+  }
+
+ private:
+  std::atomic<int>* resets_;
+};
+
 }  // namespace
 
 struct EchoServer::Impl : PollServer {
@@ -272,5 +288,18 @@ std::string unusedAddress() {
   ::close(bindLoopback(0, &port, "unusedAddress"));
   return "127.0.0.1:" + std::to_string(port);
 }
+
+struct SilentServer::Impl : PollServer {
+  Impl() { start(); }
+  ~Impl() override { stop(); }
+  std::unique_ptr<Conn> makeConn(int fd) override { return std::make_unique<SilentConn>(fd, &resets); }
+  std::atomic<int> resets{0};
+};
+
+SilentServer::SilentServer() : impl_(std::make_unique<Impl>()) {}
+SilentServer::~SilentServer() = default;
+std::string SilentServer::address() const { return impl_->address(); }
+int SilentServer::connectionsAccepted() const { return impl_->accepted(); }
+int SilentServer::connectionsReset() const { return impl_->resets.load(); }
 
 }  // namespace twinhub::test

@@ -41,6 +41,21 @@ class SourceServer {
   std::unique_ptr<Impl> impl_;
 };
 
+// Accepts connections and never reads, answers or closes them: the stuck agent of issue 7.
+// Counts the connections whose peer reset them; a FIN alone leaves a connection as it is.
+class SilentServer {
+ public:
+  SilentServer();
+  ~SilentServer();
+  std::string address() const;
+  int connectionsAccepted() const;
+  int connectionsReset() const;  // any thread
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // A port on 127.0.0.1 that nothing listens on (bound then closed), for "agent down" tests.
 std::string unusedAddress();
 

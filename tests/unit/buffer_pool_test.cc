@@ -72,5 +72,36 @@ TEST_CASE("BufferPool: fromData finds the buffer that holds the data", "[unit]")
   pool.release(b);
 }
 
+TEST_CASE("BufferPool: gives its kept buffers back once quiet for a while, not before", "[unit]") {
+  BufferPool pool(4);
+  PooledBuffer* a = pool.acquire();
+  PooledBuffer* b = pool.acquire();
+  CHECK_FALSE(pool.trimIfIdle(0, 1000));  // nothing to give back while both are in use
+  pool.release(a);
+  pool.release(b);
+  CHECK(pool.trimIfIdle(100, 1000));  // quiet since 100
+  CHECK(pool.trimIfIdle(1099, 1000));
+  CHECK(pool.freeCount() == 2);
+  PooledBuffer* c = pool.acquire();  // activity starts the quiet period again
+  pool.release(c);
+  CHECK(pool.trimIfIdle(1100, 1000));
+  CHECK(pool.trimIfIdle(2000, 1000));
+  CHECK(pool.trims() == 0);
+  CHECK_FALSE(pool.trimIfIdle(2100, 1000));
+  CHECK(pool.trims() == 1);
+  CHECK(pool.freeCount() == 0);
+  CHECK_FALSE(pool.trimIfIdle(9000, 1000));  // nothing left: no second trim
+  CHECK(pool.trims() == 1);
+}
+
+TEST_CASE("BufferPool: buffers freed beyond max_free also call for a trim", "[unit]") {
+  BufferPool pool(0);
+  pool.release(pool.acquire());
+  CHECK(pool.freeCount() == 0);
+  CHECK(pool.trimIfIdle(0, 10));
+  CHECK_FALSE(pool.trimIfIdle(10, 10));
+  CHECK(pool.trims() == 1);
+}
+
 }  // namespace
 }  // namespace twinhub

@@ -58,6 +58,8 @@ SidecarApp::SidecarApp(SidecarConfig config, std::string config_path, ConfigOver
     : config_(std::move(config)), config_path_(std::move(config_path)), overrides_(std::move(overrides)) {
   uv_loop_init(&loop_);
   context_ = std::make_unique<ProxyContext>(&loop_);
+  context_->budget.setLimit(config_.proxy.buffer_budget_bytes);
+  context_->budget.setStats(&metrics_.budgetStats());
   direct_factory_ = std::make_unique<DirectConnectionFactory>(*context_);
   uv_signal_init(&loop_, &sigterm_);
   uv_signal_init(&loop_, &sigint_);
@@ -83,6 +85,8 @@ FrontSettings SidecarApp::frontSettings(const FrontConfig& front) const {
   settings.connection.connect_timeout_ms = front.connect_timeout_ms;
   settings.connection.high_watermark = config_.proxy.high_watermark;
   settings.connection.low_watermark = config_.proxy.low_watermark;
+  settings.connection.timeouts.idle_ms = front.idle_timeout_ms.value_or(config_.proxy.idle_timeout_ms);
+  settings.connection.timeouts.fin_ms = front.fin_timeout_ms.value_or(config_.proxy.fin_timeout_ms);
   return settings;
 }
 
@@ -310,6 +314,7 @@ void SidecarApp::reload() {
                  modeName(config_.mode));
     metrics_.setMode(modeName(config_.mode));
   }
+  context_->budget.setLimit(config_.proxy.buffer_budget_bytes);
   spdlog::set_level(spdlog::level::from_str(config_.log_level));
   metrics_.reloadSucceeded();
   spdlog::info("reload ok: {} front(s), mode {}", fronts_.size(), modeName(config_.mode));
@@ -367,6 +372,7 @@ void SidecarApp::closeAll() {
   }
   health_.reset();  // joins its thread: nothing posts to the executor after this
   if (control_) control_->close();  // joins its threads too
+  context_->shutdown();
   if (router_) router_->stop();
   if (executor_) executor_->close();
 }

@@ -48,6 +48,8 @@ struct FrontConfig {
   std::optional<NetAddress> direct;  // where direct mode sends bytes
   uint32_t max_connections = 0;      // filled from proxy defaults when absent
   uint32_t connect_timeout_ms = 0;   // filled from proxy defaults when absent
+  std::optional<uint32_t> idle_timeout_ms;  // absent: proxy.idle_timeout_ms
+  std::optional<uint32_t> fin_timeout_ms;   // absent: proxy.fin_timeout_ms
 };
 
 // Tuning shared by every front unless a front overrides it.
@@ -55,10 +57,20 @@ struct ProxyConfig {
   uint32_t connect_timeout_ms = 2000;
   uint32_t drain_timeout_ms = 30000;
   uint32_t max_connections = 4096;
-  // Bytes queued toward a slow peer at which reading from the fast side pauses, and the level at
-  // which it resumes.
-  uint32_t high_watermark = 1024 * 1024;
-  uint32_t low_watermark = 256 * 1024;
+  // Memory queued toward a slow peer (64 KiB per queued read) at which reading from the fast side
+  // pauses, and the level at which it resumes. 128/32 KiB: two buffers, then wait until the socket
+  // took them. A client that sends and never reads (echo agent) cost 1958 KiB at 1 MiB/256 KiB,
+  // 245 KiB at these, 130 KiB at 64/16 KiB (haproxy: 35 KiB); bulk echo MB/s stayed within noise
+  // of each other and of haproxy (1.09, 0.99, 1.10 x haproxy; bench/stuck_memory.sh, bench/run.sh
+  // WATERMARKS, 2026-11-30): on loopback and LANs the kernel's socket buffers do the buffering.
+  uint32_t high_watermark = 128 * 1024;
+  uint32_t low_watermark = 32 * 1024;
+  // No byte either way for this long: close (haproxy's timeout client/server); 0: never.
+  uint32_t idle_timeout_ms = 600000;
+  // One side sent FIN and no byte moved for this long: close (haproxy's client-fin); 0: never.
+  uint32_t fin_timeout_ms = 30000;
+  // Memory in send queues across all connections over which connections stop reading; 0: no limit.
+  uint32_t buffer_budget_bytes = 256u << 20;
 };
 
 // Hub connections and sessions (mode hub); defaults suit hubs on a LAN.

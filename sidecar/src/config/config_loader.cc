@@ -213,12 +213,16 @@ void readSidecar(Reader& r, const YAML::Node& node, SidecarConfig& c) {
 }
 
 void readProxy(Reader& r, const YAML::Node& node, ProxyConfig& p) {
-  if (!r.checkMap(node, "proxy", {"connect_timeout_ms", "drain_timeout_ms", "max_connections", "high_watermark", "low_watermark"})) return;
+  if (!r.checkMap(node, "proxy", {"connect_timeout_ms", "drain_timeout_ms", "max_connections", "high_watermark", "low_watermark",
+                                  "idle_timeout_ms", "fin_timeout_ms", "buffer_budget_bytes"})) return;
   if (node["connect_timeout_ms"]) r.uint(node["connect_timeout_ms"], "proxy.connect_timeout_ms", 1, 600000, &p.connect_timeout_ms);
   if (node["drain_timeout_ms"]) r.uint(node["drain_timeout_ms"], "proxy.drain_timeout_ms", 0, 3600000, &p.drain_timeout_ms);
   if (node["max_connections"]) r.uint(node["max_connections"], "proxy.max_connections", 1, 1000000, &p.max_connections);
   if (node["high_watermark"]) r.uint(node["high_watermark"], "proxy.high_watermark", 4096, 1u << 30, &p.high_watermark);
   if (node["low_watermark"]) r.uint(node["low_watermark"], "proxy.low_watermark", 0, 1u << 30, &p.low_watermark);
+  if (node["idle_timeout_ms"]) r.uint(node["idle_timeout_ms"], "proxy.idle_timeout_ms", 0, 86400000, &p.idle_timeout_ms);
+  if (node["fin_timeout_ms"]) r.uint(node["fin_timeout_ms"], "proxy.fin_timeout_ms", 0, 86400000, &p.fin_timeout_ms);
+  if (node["buffer_budget_bytes"]) r.uint(node["buffer_budget_bytes"], "proxy.buffer_budget_bytes", 0, 4294967295u, &p.buffer_budget_bytes);
   if (p.low_watermark >= p.high_watermark) {
     r.error(node, "proxy.low_watermark (" + std::to_string(p.low_watermark) + ") must be below proxy.high_watermark (" +
                       std::to_string(p.high_watermark) + ")");
@@ -314,7 +318,8 @@ void readFronts(Reader& r, const YAML::Node& node, SidecarConfig& c) {
   }
   std::set<std::string> listens;
   for (const auto& item : node) {
-    if (!r.checkMap(item, "front", {"listen", "service", "direct", "max_connections", "connect_timeout_ms"})) continue;
+    if (!r.checkMap(item, "front", {"listen", "service", "direct", "max_connections", "connect_timeout_ms", "idle_timeout_ms",
+                                    "fin_timeout_ms"})) continue;
     FrontConfig f;
     if (!item["listen"]) r.error(item, "front needs a listen address");
     else if (r.address(item["listen"], "front listen", &f.listen) && f.listen.port() != 0 &&
@@ -332,6 +337,12 @@ void readFronts(Reader& r, const YAML::Node& node, SidecarConfig& c) {
     f.connect_timeout_ms = c.proxy.connect_timeout_ms;
     if (item["max_connections"]) r.uint(item["max_connections"], "front max_connections", 1, 1000000, &f.max_connections);
     if (item["connect_timeout_ms"]) r.uint(item["connect_timeout_ms"], "front connect_timeout_ms", 1, 600000, &f.connect_timeout_ms);
+    auto optional_ms = [&](const char* key, std::optional<uint32_t>* out) {
+      uint32_t ms = 0;
+      if (item[key] && r.uint(item[key], std::string("front ") + key, 0, 86400000, &ms)) *out = ms;
+    };
+    optional_ms("idle_timeout_ms", &f.idle_timeout_ms);
+    optional_ms("fin_timeout_ms", &f.fin_timeout_ms);
     c.fronts.push_back(f);
   }
 }

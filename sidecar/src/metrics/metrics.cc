@@ -38,6 +38,10 @@ struct Metrics::Families {
         connect_duration(BuildHistogram().Name("twinhub_upstream_connect_duration_seconds").Help("Time to connect to the agent").Register(r)),
         turn_duration(BuildHistogram().Name("twinhub_turn_duration_seconds").Help("A request's first byte to the first byte of its answer").Register(r)),
         read_paused(BuildCounter().Name("twinhub_front_read_paused_total").Help("Times reading stopped because the other side was slow (backpressure)").Register(r)),
+        closed(BuildCounter().Name("twinhub_front_connections_closed_total").Help("Client connections ended, by reason (done, error, connect_failed, idle_timeout, fin_timeout, aborted)").Register(r)),
+        budget_used(BuildGauge().Name("twinhub_buffer_budget_used_bytes").Help("Memory held in send queues across all connections").Register(r).Add({})),
+        budget_limit(BuildGauge().Name("twinhub_buffer_budget_limit_bytes").Help("proxy.buffer_budget_bytes (0: no limit)").Register(r).Add({})),
+        budget_paused(BuildCounter().Name("twinhub_buffer_budget_paused_total").Help("Times a connection stopped reading because the buffer budget was exhausted").Register(r).Add({})),
         reloads(BuildCounter().Name("twinhub_config_reloads_total").Help("Config reloads by result").Register(r)),
         reloads_ok(reloads.Add({{"result", "ok"}})),
         reloads_failed(reloads.Add({{"result", "failed"}})),
@@ -68,6 +72,10 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Histogram>& connect_duration;
   prometheus::Family<prometheus::Histogram>& turn_duration;
   prometheus::Family<prometheus::Counter>& read_paused;
+  prometheus::Family<prometheus::Counter>& closed;
+  prometheus::Gauge& budget_used;
+  prometheus::Gauge& budget_limit;
+  prometheus::Counter& budget_paused;
   prometheus::Family<prometheus::Counter>& reloads;
   prometheus::Counter& reloads_ok;
   prometheus::Counter& reloads_failed;
@@ -93,12 +101,15 @@ struct Metrics::Families {
 
 namespace {
 
+// One counter per close reason, looked up once per front.
+using ClosedCounters = std::array<prometheus::Counter*, kCloseReasonCount>;
+
 class PrometheusFrontStats : public FrontStats {
  public:
   PrometheusFrontStats(prometheus::Counter& connections, prometheus::Gauge& active,
                        std::array<prometheus::Counter*, kRefusalReasons> rejected, prometheus::Counter& bytes_up, prometheus::Counter& bytes_down,
                        prometheus::Counter& connect_failures, prometheus::Histogram& connect_duration,
-                       prometheus::Histogram& turn_duration, prometheus::Counter& read_paused)
+                       prometheus::Histogram& turn_duration, prometheus::Counter& read_paused, ClosedCounters closed)
       : connections_(connections),
         active_(active),
         rejected_(rejected),
@@ -107,7 +118,8 @@ class PrometheusFrontStats : public FrontStats {
         connect_failures_(connect_failures),
         connect_duration_(connect_duration),
         turn_duration_(turn_duration),
-        read_paused_(read_paused) {}
+        read_paused_(read_paused),
+        closed_(closed) {}
 
   void connectionOpened() override {
     connections_.Increment();
@@ -115,6 +127,7 @@ class PrometheusFrontStats : public FrontStats {
   }
   void connectionClosed() override { active_.Decrement(); }
   void connectionRejected(RefusalReason reason) override { rejected_[static_cast<size_t>(reason)]->Increment(); }
+  void connectionEnded(CloseReason reason) override { closed_[static_cast<size_t>(reason)]->Increment(); }
   void bytesUpstream(size_t bytes) override { bytes_up_.Increment(static_cast<double>(bytes)); }
   void bytesDownstream(size_t bytes) override { bytes_down_.Increment(static_cast<double>(bytes)); }
   void upstreamConnected(double seconds) override { connect_duration_.Observe(seconds); }
@@ -132,6 +145,18 @@ class PrometheusFrontStats : public FrontStats {
   prometheus::Histogram& connect_duration_;
   prometheus::Histogram& turn_duration_;
   prometheus::Counter& read_paused_;
+  ClosedCounters closed_;
+};
+
+class PrometheusBudgetStats : public BudgetStats {
+ public:
+  explicit PrometheusBudgetStats(Metrics::Families& f) : f_(f) {}
+  void budgetUsed(size_t bytes) override { f_.budget_used.Set(static_cast<double>(bytes)); }
+  void budgetLimit(size_t bytes) override { f_.budget_limit.Set(static_cast<double>(bytes)); }
+  void budgetPaused() override { f_.budget_paused.Increment(); }
+
+ private:
+  Metrics::Families& f_;
 };
 
 const char* roleName(SessionRole role) { return role == SessionRole::kClient ? "client" : "server"; }
@@ -177,9 +202,11 @@ class PrometheusHubStats : public HubStats {
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       families_(std::make_unique<Families>(*registry_)),
-      hub_stats_(std::make_unique<PrometheusHubStats>(*families_)) {}
+      hub_stats_(std::make_unique<PrometheusHubStats>(*families_)),
+      budget_stats_(std::make_unique<PrometheusBudgetStats>(*families_)) {}
 
 HubStats& Metrics::hubStats() { return *hub_stats_; }
+BudgetStats& Metrics::budgetStats() { return *budget_stats_; }
 
 void Metrics::setMode(const std::string& mode) {
   families_->mode.Add({{"mode", "direct"}}).Set(mode == "direct" ? 1 : 0);
@@ -244,6 +271,10 @@ std::shared_ptr<FrontStats> Metrics::frontStats(const std::string& service) {
     return l;
   };
   Families& f = *families_;
+  ClosedCounters closed{};
+  for (size_t i = 0; i < kCloseReasonCount; ++i) {
+    closed[i] = &f.closed.Add(with("reason", closeReasonName(static_cast<CloseReason>(i))));
+  }
   return std::make_shared<PrometheusFrontStats>(
       f.connections.Add(labels), f.active.Add(labels),
       std::array<prometheus::Counter*, kRefusalReasons>{&f.rejected.Add(with("reason", "max_connections")),
@@ -251,7 +282,7 @@ std::shared_ptr<FrontStats> Metrics::frontStats(const std::string& service) {
       f.bytes.Add(with("direction", "upstream")),
       f.bytes.Add(with("direction", "downstream")), f.connect_failures.Add(labels),
       f.connect_duration.Add(labels, latencyBuckets()), f.turn_duration.Add(labels, latencyBuckets()),
-      f.read_paused.Add(labels));
+      f.read_paused.Add(labels), closed);
 }
 
 void Metrics::desiredStateChanged(const std::string& action, uint64_t generation) {

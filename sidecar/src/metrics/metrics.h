@@ -11,6 +11,7 @@
 #include "common/net_address.h"
 #include "common/status.h"
 #include "hub/hub_stats.h"
+#include "proxy/buffer_budget.h"
 #include "proxy/front_stats.h"
 
 namespace prometheus {
@@ -43,6 +44,8 @@ class Metrics {
   void desiredStateChanged(const std::string& action, uint64_t generation);
   void setAppliedGeneration(uint64_t generation);
   HubStats& hubStats();
+  // The process's buffer budget: twinhub_buffer_budget_{used,limit}_bytes and _paused_total.
+  BudgetStats& budgetStats();
 
   struct Families;  // defined in the .cc
 
@@ -50,6 +53,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> families_;
   std::unique_ptr<HubStats> hub_stats_;
+  std::unique_ptr<BudgetStats> budget_stats_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::optional<NetAddress> serving_;
 };

@@ -39,7 +39,7 @@ void Connection::start() {
   if (rc != 0) {
     spdlog::warn("conn {}: connect {}: {}", id_, settings_.upstream.toString(), uv_strerror(rc));
     stats_->upstreamConnectFailed();
-    close(/*reset=*/false);
+    close(CloseReason::kConnectFailed);
     return;
   }
   uv_timer_start(&timer_, onConnectTimeout, settings_.connect_timeout_ms, 0);
@@ -51,7 +51,7 @@ void Connection::onConnect(uv_connect_t* req, int status) {
   if (status != 0) {
     spdlog::warn("conn {}: connect {}: {}", self->id_, self->settings_.upstream.toString(), uv_strerror(status));
     self->stats_->upstreamConnectFailed();
-    self->close(/*reset=*/false);
+    self->close(CloseReason::kConnectFailed);
     return;
   }
   self->connected();
@@ -62,7 +62,7 @@ void Connection::onConnectTimeout(uv_timer_t* timer) {
   spdlog::warn("conn {}: connect {}: timed out after {} ms", self->id_, self->settings_.upstream.toString(),
                self->settings_.connect_timeout_ms);
   self->stats_->upstreamConnectFailed();
-  self->close(/*reset=*/false);
+  self->close(CloseReason::kConnectFailed);
 }
 
 void Connection::connected() {
@@ -73,6 +73,9 @@ void Connection::connected() {
     uv_tcp_keepalive(&side->tcp, 1, kKeepAliveDelaySeconds);
   }
   spdlog::debug("conn {}: connected to {}", id_, settings_.upstream.toString());
+  timeouts_.clock = ActivityClock(settings_.timeouts, context_.sweeper.nowMs());
+  timeouts_.target = this;
+  context_.sweeper.add(timeouts_);
   startReading(downstream_);
   startReading(upstream_);
 }
@@ -81,8 +84,21 @@ void Connection::startReading(Side& side) {
   int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&side.tcp), onAlloc, onRead);
   if (rc != 0) {
     spdlog::warn("conn {}: read start: {}", id_, uv_strerror(rc));
-    close(/*reset=*/true);
+    close(CloseReason::kError);
   }
+}
+
+void Connection::pauseReading(Side& side, PauseReason reason) {
+  if (side.paused & reason) return;
+  if (side.paused == 0) uv_read_stop(reinterpret_cast<uv_stream_t*>(&side.tcp));
+  side.paused |= reason;
+  if (reason == kPeerSlow) stats_->readingPaused();
+}
+
+void Connection::resumeReading(Side& side, PauseReason reason) {
+  if ((side.paused & reason) == 0) return;
+  side.paused &= static_cast<uint8_t>(~reason);
+  if (side.paused == 0 && !side.eof && !closing_) startReading(side);
 }
 
 void Connection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
@@ -107,7 +123,7 @@ void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
   }
   spdlog::debug("conn {}: {} read: {}", self->id_, self->isDownstream(*side) ? "client" : "agent",
                 uv_strerror(static_cast<int>(nread)));
-  self->close(/*reset=*/true);
+  self->close(CloseReason::kError);
 }
 
 void Connection::forward(Side& from, Side& to, PooledBuffer* buffer, size_t length) {
@@ -116,6 +132,7 @@ void Connection::forward(Side& from, Side& to, PooledBuffer* buffer, size_t leng
     return;
   }
   const uint64_t now = uv_hrtime();
+  timeouts_.clock.bytesMoved(context_.sweeper.nowMs());
   if (isDownstream(from)) {
     bytes_up_ += length;
     stats_->bytesUpstream(length);
@@ -141,50 +158,66 @@ void Connection::forward(Side& from, Side& to, PooledBuffer* buffer, size_t leng
     if (written < 0 && written != UV_EAGAIN) {
       spdlog::debug("conn {}: write: {}", id_, uv_strerror(written));
       context_.pool.release(buffer);
-      close(/*reset=*/true);
+      close(CloseReason::kError);
       return;
     }
     if (written > 0) offset = static_cast<size_t>(written);
   }
   buffer->length = length - offset;
+  if (!queueWrite(to, buffer, offset)) return;
+  if (to.queued >= settings_.high_watermark) pauseReading(from, kPeerSlow);
+  if (context_.budget.exhausted()) {
+    pauseReading(from, kBudget);
+    context_.budget.wait(this);
+  }
+}
+
+// Hands the rest of `buffer` to libuv; false (and the connection closing) if it refuses.
+bool Connection::queueWrite(Side& to, PooledBuffer* buffer, size_t offset) {
   buffer->write_req.data = &to;
   uv_buf_t rest = uv_buf_init(buffer->data + offset, static_cast<unsigned>(buffer->length));
   int rc = uv_write(&buffer->write_req, reinterpret_cast<uv_stream_t*>(&to.tcp), &rest, 1, onWrite);
   if (rc != 0) {
     spdlog::debug("conn {}: write: {}", id_, uv_strerror(rc));
     context_.pool.release(buffer);
-    close(/*reset=*/true);
-    return;
+    close(CloseReason::kError);
+    return false;
   }
-  to.queued += buffer->length;
-  if (to.queued >= settings_.high_watermark && !from.paused) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&from.tcp));
-    from.paused = true;
-    stats_->readingPaused();
-  }
+  to.queued += kQueuedBufferBytes;
+  context_.budget.charge(kQueuedBufferBytes);
+  return true;
 }
 
 void Connection::onWrite(uv_write_t* req, int status) {
   auto* to = static_cast<Side*>(req->data);
   Connection* self = to->connection;
   PooledBuffer* buffer = reinterpret_cast<PooledBuffer*>(reinterpret_cast<char*>(req) - offsetof(PooledBuffer, write_req));
-  to->queued -= buffer->length;
   self->context_.pool.release(buffer);
+  self->writeDone(*to);
   if (status == UV_ECANCELED || self->closing_) return;
   if (status != 0) {
     spdlog::debug("conn {}: write: {}", self->id_, uv_strerror(status));
-    self->close(/*reset=*/true);
+    self->close(CloseReason::kError);
     return;
   }
-  Side* from = to->peer;
-  if (from->paused && to->queued <= self->settings_.low_watermark) {
-    from->paused = false;
-    if (!from->eof) self->startReading(*from);
-  }
+  // A slow reader that still takes bytes is not idle.
+  self->timeouts_.clock.bytesMoved(self->context_.sweeper.nowMs());
+  if (to->queued <= self->settings_.low_watermark) self->resumeReading(*to->peer, kPeerSlow);
+  // A connection whose queue is empty holds none of the budget: it may read again even while
+  // stuck connections keep the budget exhausted, or those would starve it for good. It queues at
+  // most one read before it pauses again.
+  if (to->queued == 0) self->resumeReading(*to->peer, kBudget);
+}
+
+// Gives back what a queued buffer held; may wake connections that wait for the budget.
+void Connection::writeDone(Side& to) {
+  to.queued -= kQueuedBufferBytes;
+  context_.budget.credit(kQueuedBufferBytes);
 }
 
 void Connection::readEnded(Side& side) {
   side.eof = true;
+  timeouts_.clock.halfClosed(context_.sweeper.nowMs());
   Side& peer = *side.peer;
   if (peer.shutdown_sent) return;
   peer.shutdown_sent = true;
@@ -192,7 +225,7 @@ void Connection::readEnded(Side& side) {
   int rc = uv_shutdown(&peer.shutdown_req, reinterpret_cast<uv_stream_t*>(&peer.tcp), onShutdown);
   if (rc != 0) {
     spdlog::debug("conn {}: shutdown: {}", id_, uv_strerror(rc));
-    close(/*reset=*/true);
+    close(CloseReason::kError);
   }
 }
 
@@ -201,7 +234,7 @@ void Connection::onShutdown(uv_shutdown_t* req, int status) {
   Connection* self = side->connection;
   if (status == UV_ECANCELED || self->closing_) return;
   if (status != 0) {
-    self->close(/*reset=*/true);
+    self->close(CloseReason::kError);
     return;
   }
   side->shutdown_done = true;
@@ -210,8 +243,20 @@ void Connection::onShutdown(uv_shutdown_t* req, int status) {
 
 void Connection::maybeFinish() {
   if (downstream_.eof && upstream_.eof && downstream_.shutdown_done && upstream_.shutdown_done) {
-    close(/*reset=*/false);
+    close(CloseReason::kDone);
   }
+}
+
+void Connection::onTimeout(Timeout which) {
+  const bool fin = which == Timeout::kFin;
+  spdlog::debug("conn {}: {} timeout after {} ms without a byte", id_, fin ? "half-close" : "idle",
+                fin ? settings_.timeouts.fin_ms : settings_.timeouts.idle_ms);
+  close(fin ? CloseReason::kFinTimeout : CloseReason::kIdleTimeout);
+}
+
+void Connection::onBudgetAvailable() {
+  resumeReading(downstream_, kBudget);
+  resumeReading(upstream_, kBudget);
 }
 
 void Connection::closeTimer() {
@@ -220,10 +265,18 @@ void Connection::closeTimer() {
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), onHandleClosed);
 }
 
-void Connection::close(bool reset) {
+void Connection::close(CloseReason reason) {
   if (closing_) return;
   closing_ = true;
-  spdlog::debug("conn {}: close{} up={} down={}", id_, reset ? " (reset)" : "", bytes_up_, bytes_down_);
+  // Errors and aborts reset the other side too. So does the FIN timeout: the side still open has
+  // had our FIN already, and only a reset tells a silent agent that the connection is gone (it
+  // would sit in CLOSE_WAIT otherwise). A clean end, a failed connect and the idle timeout close.
+  const bool reset = reason == CloseReason::kError || reason == CloseReason::kAborted ||
+                     reason == CloseReason::kFinTimeout;
+  spdlog::debug("conn {}: close ({}) up={} down={}", id_, closeReasonName(reason), bytes_up_, bytes_down_);
+  stats_->connectionEnded(reason);
+  context_.sweeper.remove(timeouts_);
+  context_.budget.cancel(this);
   closeTimer();
   for (Side* side : {&downstream_, &upstream_}) {
     if (reset) {
