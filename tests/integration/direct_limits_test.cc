@@ -202,7 +202,12 @@ TEST_CASE("Sidecar: the memory of stuck clients goes back to the OS once they ha
       15s);
   INFO("RssAnon idle " << idle / 1024 << " KiB, stuck " << stuck / 1024 << " KiB, after " << after / 1024 << " KiB");
   CHECK(stuck > idle + 32 * kMiB);  // the clients did hold memory
+#ifdef __SANITIZE_ADDRESS__
+  // AddressSanitizer's allocator keeps freed memory in its quarantine; malloc_trim cannot return it.
+  WARN("sanitizer build: not checking that the memory went back to the OS");
+#else
   CHECK(returned);
+#endif
 }
 
 }  // namespace
