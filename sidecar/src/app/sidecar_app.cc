@@ -47,6 +47,8 @@ SessionRouterOptions routerOptions(const SidecarConfig& config) {
   options.direct_writes = config.hub.direct_writes;
   options.session.open_timeout_ms = config.hub.open_timeout_ms;
   options.session.connect_timeout_ms = config.proxy.connect_timeout_ms;
+  options.session.idle_timeout_ms = config.proxy.idle_timeout_ms;
+  options.session.fin_timeout_ms = config.proxy.fin_timeout_ms;
   options.max_server_sessions = config.serve && config.serve->max_sessions != 0 ? config.serve->max_sessions
                                                                                  : servedSessionCap(openFileLimit());
   return options;
