@@ -73,6 +73,12 @@ struct HubTuning {
   bool operator==(const HubTuning&) const = default;
 };
 
+// Heartbeats (docs/health.md): published through every connected hub when hubs are configured.
+struct HealthTuning {
+  uint32_t interval_ms = 500;
+  bool operator==(const HealthTuning&) const = default;
+};
+
 struct SidecarConfig {
   std::string id;
   std::string machine;
@@ -85,6 +91,7 @@ struct SidecarConfig {
   std::optional<NetAddress> metrics;
   ProxyConfig proxy;
   HubTuning hub;
+  HealthTuning health;
 };
 
 }  // namespace twinhub

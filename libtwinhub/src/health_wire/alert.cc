@@ -1,0 +1,57 @@
+#include "health_wire/alert.h"
+
+namespace twinhub::health {
+
+using nlohmann::json;
+
+const char* alertKindName(AlertKind kind) {
+  switch (kind) {
+    case AlertKind::kAgentDown: return "agent_down";
+    case AlertKind::kAgentUp: return "agent_up";
+    case AlertKind::kSidecarLost: return "sidecar_lost";
+    case AlertKind::kSidecarBack: return "sidecar_back";
+    case AlertKind::kHubDown: return "hub_down";
+    case AlertKind::kHubUp: return "hub_up";
+    case AlertKind::kHubFrozen: return "hub_frozen";
+    case AlertKind::kLeafDown: return "leaf_down";
+    case AlertKind::kLeafUp: return "leaf_up";
+    case AlertKind::kPartition: return "partition";
+    case AlertKind::kPartitionHealed: return "partition_healed";
+  }
+  return "?";
+}
+
+bool isRecoveryKind(AlertKind kind) {
+  return kind == AlertKind::kAgentUp || kind == AlertKind::kSidecarBack || kind == AlertKind::kHubUp ||
+         kind == AlertKind::kLeafUp || kind == AlertKind::kPartitionHealed;
+}
+
+namespace {
+json alertJson(const Alert& alert, uint64_t alert_seq) {
+  json out = {{"v", kAlertVersion},
+              {"id", alert.observer + "#" + std::to_string(alert_seq)},
+              {"kind", alertKindName(alert.kind)},
+              {"subject", alert.subject},
+              {"observer", alert.observer},
+              {"detected_at", alert.detected_at_ms},
+              {"summary", alert.summary},
+              {"evidence", alert.evidence}};
+  if (!alert.machine.empty()) out["machine"] = alert.machine;
+  return out;
+}
+}  // namespace
+
+std::string encodeAlert(const Alert& alert, uint64_t alert_seq) {
+  return alertJson(alert, alert_seq).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string encodeRecovery(const Alert& recovery, int64_t opened_at_ms, uint64_t alert_seq) {
+  json out = alertJson(recovery, alert_seq);
+  out["opened_at"] = opened_at_ms;
+  out["duration_ms"] = recovery.detected_at_ms - opened_at_ms;
+  // The aggregator observes and reports; automatic actions (rollback) belong to migrate.
+  out["action"] = "observed";
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace twinhub::health
