@@ -119,7 +119,9 @@ void Aggregator::tick(int64_t now_ms) {
   }
   if (now_ms >= next_aggregate_ms_) {
     next_aggregate_ms_ = now_ms + options_.aggregate_interval_ms;
-    publishAll(health::kAggregateSubject, health::encodeAggregate(detector_.aggregate(now_ms)));
+    const health::Aggregate aggregate = detector_.aggregate(now_ms);
+    metrics_->leaf(aggregate.leaf);
+    publishAll(health::kAggregateSubject, health::encodeAggregate(aggregate));
   }
 }
 

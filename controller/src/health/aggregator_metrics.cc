@@ -51,6 +51,12 @@ AggregatorMetrics::AggregatorMetrics(const std::vector<std::string>& hubs)
   known_ = &sidecars.Add({{"state", "known"}});
   healthy_ = &sidecars.Add({{"state", "healthy"}});
   lost_ = &sidecars.Add({{"state", "lost"}});
+  leaf_ = &prometheus::BuildGauge()
+               .Name("twinhub_health_leaf_up")
+               .Help("Beats cross between the hubs: 1 yes, 0 no (leaf_down), -1 not judged yet")
+               .Register(*registry_)
+               .Add({});
+  leaf_->Set(-1);
 }
 
 AggregatorMetrics::~AggregatorMetrics() = default;
@@ -84,6 +90,8 @@ void AggregatorMetrics::malformed(Reject reason) {
 void AggregatorMetrics::dropped(const std::string& reason) {
   if (auto it = dropped_.find(reason); it != dropped_.end()) it->second->Increment();
 }
+
+void AggregatorMetrics::leaf(const std::string& state) { leaf_->Set(state == "up" ? 1 : state == "down" ? 0 : -1); }
 
 void AggregatorMetrics::alert(AlertKind kind) { alerts_[kind]->Increment(); }
 

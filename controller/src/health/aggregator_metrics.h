@@ -38,6 +38,8 @@ class AggregatorMetrics {
   void dropped(const std::string& reason);  // over_capacity | queue_full
   void alert(health::AlertKind kind);
   void sidecars(size_t known, size_t healthy, size_t lost);
+  // The hubs' link as the detector judges it: 1 up, 0 down, -1 not judged yet.
+  void leaf(const std::string& state);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -50,6 +52,7 @@ class AggregatorMetrics {
   prometheus::Gauge* known_;
   prometheus::Gauge* healthy_;
   prometheus::Gauge* lost_;
+  prometheus::Gauge* leaf_;
 };
 
 }  // namespace twinhub::ctl
