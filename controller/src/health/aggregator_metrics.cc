@@ -21,8 +21,10 @@ AggregatorMetrics::AggregatorMetrics(const std::vector<std::string>& hubs)
                     .Name("twinhub_health_beats_total")
                     .Help("Valid heartbeats received, per hub they were received through")
                     .Register(*registry_);
-  const prometheus::Histogram::BucketBoundaries buckets = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
-                                                           0.1,   0.2,   0.5,   1,    2,    5};
+  // Beat timestamps have millisecond resolution; the targets are 50 ms (p99) and 100 ms at 1,000
+  // sidecars, so the buckets are finest there.
+  const prometheus::Histogram::BucketBoundaries buckets = {0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02,
+                                                           0.03,  0.05,  0.075, 0.1,   0.2,    0.5,  1,     2, 5};
   for (const std::string& hub : hubs) {
     sync_.push_back(&sync.Add({{"hub", hub}}, buckets));
     beats_.push_back(&beats.Add({{"hub", hub}}));
