@@ -30,6 +30,8 @@ struct HealthWatchOptions {
   std::string metrics;   // address for /metrics, "" = none
   std::string observer;
   int lost_beats_x10 = 30;
+  bool no_history = false;
+  double retention_hours = 24;
 };
 void addHealthWatch(CLI::App& health, GlobalOptions& global, HealthWatchOptions& options, int& exit_code);
 

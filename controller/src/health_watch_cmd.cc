@@ -26,6 +26,8 @@ int runHealthWatch(const GlobalOptions& global, const HealthWatchOptions& o) {
   options.publish = !o.once;
   options.metrics_address = o.metrics;
   options.detector.lost_beats = o.lost_beats_x10 / 10.0;
+  options.history.enabled = !o.no_history;
+  options.history.retention_ms = static_cast<int64_t>(o.retention_hours * 3600 * 1000);
   Aggregator aggregator(options, [&](const std::string& subject, const std::string& json) {
     if (o.once) return;
     std::printf("%s %s\n", subject == health::kAlertsSubject ? "alert" : "recovery", json.c_str());
@@ -60,10 +62,14 @@ void addHealthWatch(CLI::App& health, GlobalOptions& global, HealthWatchOptions&
   watch->add_flag("--json", options.json, "With --once: print the snapshot as health.aggregate JSON");
   watch->add_option("--window-ms", options.window_ms, "With --once: how long to listen")->check(CLI::Range(100, 60000))->capture_default_str();
   watch->add_option("--metrics", options.metrics, "Serve Prometheus /metrics on HOST:PORT (port 0: any)");
-  watch->add_option("--observer", options.observer, "This aggregator's name in alerts (default HOST.PID)")
+  watch->add_option("--observer", options.observer, "This aggregator's name in alerts and history (default: the host name)")
       ->check([](const std::string& v) { return health::validName(v) ? "" : "not a valid name"; });
   watch->add_option("--lost-after-beats", options.lost_beats_x10, "Silence before sidecar_lost, in tenths of the sidecar's interval")
       ->check(CLI::Range(5, 1000))->capture_default_str();
+  watch->add_flag("--no-history", options.no_history,
+                  "Do not keep alerts, recoveries and aggregates in the TWINHUB_HEALTH stream, nor restore from it");
+  watch->add_option("--retention-hours", options.retention_hours, "How long the history stream keeps messages")
+      ->check(CLI::Range(0.01, 24.0 * 365))->capture_default_str();
   watch->callback([&] { exit_code = runHealthWatch(global, options); });
 }
 

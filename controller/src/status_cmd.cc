@@ -4,6 +4,8 @@
 // own --window-ms of listening found. Publishes nothing.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "commands.h"
@@ -37,7 +39,7 @@ int runStatus(const GlobalOptions& global, const StatusOptions& o) {
   }
   AggregatorOptions options;
   options.hubs = global.hubs;
-  options.observer = defaultObserverName();
+  options.observer = defaultObserverName() + ".status." + std::to_string(getpid());  // never an aggregator's name
   options.publish = false;
   options.read_aggregates = true;
   Aggregator aggregator(options, [](const std::string&, const std::string&) {});

@@ -68,7 +68,10 @@ class HealthFleet {
     startAggregator();
   }
 
-  void startAggregator() {
+  // Starts (or restarts, under the same observer name) the aggregator; waits until it hears
+  // `healthy` sidecars with their agents ok.
+  void startAggregator(int healthy = 2) {
+    aggregator_.reset();
     aggregator_ = std::make_unique<Process>(
         binPath("twinhubctl"), std::vector<std::string>{"--hub", "edge=" + hubs_.edge().url(), "--hub",
                                                         "central=" + hubs_.central().url(), "health", "watch",
@@ -77,7 +80,7 @@ class HealthFleet {
     INFO("aggregator:\n" << aggregator_->output());
     REQUIRE(!metrics_.empty());
     // Both sidecars heard, through both hubs.
-    REQUIRE(waitFor([&] { return metric("twinhub_health_sidecars", R"(state="healthy")") == 2; }, kStartTimeout));
+    REQUIRE(waitFor([&] { return metric("twinhub_health_sidecars", R"(state="healthy")") == healthy; }, kStartTimeout));
   }
 
   double metric(const std::string& name, const std::string& labels = "") const {
@@ -230,6 +233,44 @@ TEST_CASE("Health: a killed sidecar raises sidecar_lost", "[integration]") {
   CHECK(fleet.alertCount("hub_down") == 0);
   CHECK(fleet.alertCount("partition") == 0);
   CHECK(fleet.metric("twinhub_health_sidecars", R"(state="lost")") == 1);
+}
+
+// History: the aggregate stored in the hubs' TWINHUB_HEALTH stream carries the open alerts over a
+// restart of the aggregator; they are neither raised again nor forgotten (their end is reported).
+TEST_CASE("Health: a restarted aggregator restores its state from history and raises nothing twice", "[integration]") {
+  HealthFleet fleet;
+  fleet.agentAnswersHealth(false);
+  const json down = fleet.waitAlert("agent_down", "pc2.A");
+  fleet.hubs().edge().kill();
+  fleet.waitAlert("hub_down", "edge");
+  // Until an aggregate with both alerts open has been published (and so stored).
+  std::string out;
+  auto both_open = [&] {
+    int code = 0;
+    out = fleet.status({"--json", "--window-ms", "1100"}, &code);
+    return out.find("agent_down pc2.A") != std::string::npos && out.find("hub_down edge") != std::string::npos;
+  };
+  const bool stored = waitFor(both_open, 10s);
+  INFO("status:\n" << out);
+  REQUIRE(stored);
+  fleet.aggregator().signal(SIGTERM);
+  REQUIRE(fleet.aggregator().wait(5s));
+  fleet.startAggregator(1);
+  INFO("aggregator:\n" << fleet.aggregator().output());
+  CHECK(!fleet.aggregator().waitForOutput("state restored from history on hub central", 1s).empty());
+  // Several intervals of beats heard by the new aggregator: time to re-raise, were it to.
+  REQUIRE(waitFor([&] { return fleet.metric("twinhub_health_beats_total") >= 20; }, 5s));
+  CHECK(fleet.alertCount("agent_down") == 0);
+  CHECK(fleet.alertCount("hub_down") == 0);
+  fleet.agentAnswersHealth(true);
+  fleet.waitAlert("agent_up", "pc2.A");
+  const std::string recovery =
+      fleet.aggregator().waitForOutput(R"(recovery (\{.*"kind":"agent_up".*\}))", kAlertTimeout);
+  REQUIRE(!recovery.empty());
+  // Opened when the stored aggregate was made: after the first detection, before the restart.
+  CHECK(json::parse(recovery)["opened_at"].get<int64_t>() >= down["detected_at"].get<int64_t>());
+  fleet.hubs().edge().restart();
+  fleet.waitAlert("hub_up", "edge");
 }
 
 // Hostile beats published straight to the hub: counted by reason, dropped, the aggregator lives on.

@@ -2,6 +2,10 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
 #include "health_wire/health_subjects.h"
 
 namespace twinhub::ctl {
@@ -16,7 +20,7 @@ std::string defaultObserverName() {
   std::string name;
   for (const char* p = host; *p; ++p) name += health::validName(std::string(1, *p)) ? *p : '_';
   if (name.empty()) name = "twinhubctl";
-  return name.substr(0, 100) + "." + std::to_string(getpid());
+  return name.substr(0, 100);
 }
 
 Aggregator::Aggregator(AggregatorOptions options, AlertSink on_alert)
@@ -39,11 +43,45 @@ std::string Aggregator::start() {
   }
   std::vector<std::string> subjects = {health::kStatusWildcard};
   if (options_.read_aggregates) subjects.push_back(health::kAggregateSubject);
+  const bool history = options_.publish && options_.history.enabled;
   for (size_t i = 0; i < options_.hubs.size(); ++i) {
     links_.push_back(std::make_unique<HubLink>(i, options_.hubs[i], inbox_));
+    if (history) {
+      links_.back()->setOnUp([name = options_.hubs[i].name, h = options_.history](natsConnection* c) {
+        const std::string problem = ensureHistoryStream(c, h);
+        if (!problem.empty()) std::fprintf(stderr, "twinhubctl: hub %s: %s\n", name.c_str(), problem.c_str());
+        return problem.empty();
+      });
+    }
     links_.back()->start(subjects);
   }
+  run_id_ = health::wallClockMs();
+  if (history) restoreFromHistory();
   return "";
+}
+
+// The newest aggregate in the first reachable hub's stream (in order of preference). Waits a
+// moment for a hub: a restarted aggregator that starts from nothing would raise again every
+// alert that is open.
+void Aggregator::restoreFromHistory() {
+  constexpr int64_t kWaitMs = 2000;
+  const int64_t deadline = health::wallClockMs() + kWaitMs;
+  while (!anyHubUp() && health::wallClockMs() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (const auto& link : links_) {
+    if (link->state() != LinkState::kUp) continue;
+    std::string problem;
+    std::optional<health::Aggregate> stored = lastStoredAggregate(link->connection(), options_.history, &problem);
+    if (!stored) {
+      std::fprintf(stderr, "twinhubctl: no state from history on hub %s: %s\n", link->address().name.c_str(),
+                   problem.c_str());
+      continue;
+    }
+    detector_.restore(*stored, health::wallClockMs());
+    std::fprintf(stderr, "twinhubctl: state restored from history on hub %s: aggregate of %s, %zu sidecar(s), %zu open alert(s)\n",
+                 link->address().name.c_str(), stored->observer.c_str(), stored->sidecars.size(),
+                 stored->open_alerts.size());
+    return;
+  }
 }
 
 bool Aggregator::anyHubUp() const {
@@ -105,14 +143,14 @@ void Aggregator::tick(int64_t now_ms) {
     next_evaluate_ms_ = now_ms + options_.evaluate_interval_ms;
     for (const Transition& t : detector_.evaluate(now_ms)) {
       metrics_->alert(t.alert.kind);
-      const uint64_t seq = ++alert_seq_;
-      const std::string alert = health::encodeAlert(t.alert, seq);
+      const std::string id = options_.observer + "#" + std::to_string(run_id_) + "." + std::to_string(++alert_seq_);
+      const std::string alert = health::encodeAlert(t.alert, id);
       on_alert_(health::kAlertsSubject, alert);
-      publishAll(health::kAlertsSubject, alert);
+      publishAll(health::kAlertsSubject, alert, id);
       if (t.opened_at_ms) {
-        const std::string recovery = health::encodeRecovery(t.alert, *t.opened_at_ms, seq);
+        const std::string recovery = health::encodeRecovery(t.alert, *t.opened_at_ms, id);
         on_alert_(health::kRecoverySubject, recovery);
-        publishAll(health::kRecoverySubject, recovery);
+        publishAll(health::kRecoverySubject, recovery, id + ".recovery");
       }
     }
     metrics_->sidecars(detector_.known(), detector_.healthy(), detector_.lost());
@@ -121,13 +159,14 @@ void Aggregator::tick(int64_t now_ms) {
     next_aggregate_ms_ = now_ms + options_.aggregate_interval_ms;
     const health::Aggregate aggregate = detector_.aggregate(now_ms);
     metrics_->leaf(aggregate.leaf);
-    publishAll(health::kAggregateSubject, health::encodeAggregate(aggregate));
+    publishAll(health::kAggregateSubject, health::encodeAggregate(aggregate),
+               options_.observer + "@" + std::to_string(aggregate.ts_ms));
   }
 }
 
-void Aggregator::publishAll(const std::string& subject, const std::string& data) {
+void Aggregator::publishAll(const std::string& subject, const std::string& data, const std::string& msg_id) {
   if (!options_.publish) return;
-  for (const auto& link : links_) link->publish(subject, data);
+  for (const auto& link : links_) link->publish(subject, data, msg_id);
 }
 
 }  // namespace twinhub::ctl

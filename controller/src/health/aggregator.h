@@ -16,6 +16,7 @@
 
 #include "health/aggregator_metrics.h"
 #include "health/fleet_detector.h"
+#include "health/history.h"
 #include "nats/hub_link.h"
 
 namespace twinhub::ctl {
@@ -30,6 +31,7 @@ struct AggregatorOptions {
   int evaluate_interval_ms = 50;
   std::string metrics_address;  // "" = no /metrics
   health::HeartbeatLimits limits;
+  HistoryOptions history;  // used only when publishing
 };
 
 class Aggregator {
@@ -55,7 +57,8 @@ class Aggregator {
   void handle(Received& message);
   void handleBeat(Received& message);
   void tick(int64_t now_ms);
-  void publishAll(const std::string& subject, const std::string& data);
+  void publishAll(const std::string& subject, const std::string& data, const std::string& msg_id);
+  void restoreFromHistory();
 
   AggregatorOptions options_;
   AlertSink on_alert_;
@@ -65,13 +68,15 @@ class Aggregator {
   std::unique_ptr<AggregatorMetrics> metrics_;
   std::optional<health::Aggregate> remote_;
   uint64_t alert_seq_ = 0;
+  int64_t run_id_ = 0;  // start time: alert ids stay unique across restarts of one observer
   uint64_t malformed_ = 0;
   uint64_t queue_dropped_seen_ = 0;
   int64_t next_evaluate_ms_ = 0;
   int64_t next_aggregate_ms_ = 0;
 };
 
-// "<hostname>.<pid>": unique per aggregator process, a valid name.
+// The host name (as a valid name): one aggregator per machine is the normal deployment, and the
+// name must survive a restart so that the history it reads back is its own.
 std::string defaultObserverName();
 
 }  // namespace twinhub::ctl

@@ -308,6 +308,46 @@ void FleetDetector::checkPartitions(int64_t now_ms) {
   }
 }
 
+// ---- restart -----------------------------------------------------------------------------------------
+
+void FleetDetector::restore(const health::Aggregate& stored, int64_t now_ms) {
+  const size_t n = hubs_.size();
+  for (const health::HubSummary& hub : stored.hubs) {
+    auto it = std::find(options_.hubs.begin(), options_.hubs.end(), hub.name);
+    if (it == options_.hubs.end()) continue;
+    Hub& h = hubs_[static_cast<size_t>(it - options_.hubs.begin())];
+    h.verdict = hub.state == "up" ? HubVerdict::kUp : hub.state == "down" ? HubVerdict::kDown
+              : hub.state == "frozen" ? HubVerdict::kFrozen : HubVerdict::kUnknown;
+    h.ever_carried = true;
+  }
+  leaf_ = stored.leaf == "up" ? Leaf::kUp : stored.leaf == "down" ? Leaf::kDown : Leaf::kUnknown;
+  for (const health::SidecarSummary& s : stored.sidecars) {
+    if (sidecars_.size() >= options_.max_sidecars) break;
+    Sidecar r;
+    r.last.id = s.id;
+    r.last.machine = s.machine;
+    r.last.served = s.served;
+    r.last.fronted = s.fronted;
+    r.last.mode = s.mode;
+    r.last.generation = s.generation;
+    r.last.agent.state = s.agent == "failing" ? AgentState::kFailing : s.agent == "ok" ? AgentState::kOk : AgentState::kNone;
+    r.alerted_agent = s.agent == "failing" ? AgentState::kFailing : AgentState::kOk;
+    r.lost = s.state == "lost";
+    // A live one gets a full silence window from now: our own subscriptions are only starting.
+    r.first_seen_ms = now_ms;
+    r.last_heard_ms = r.lost ? now_ms - s.age_ms : now_ms;
+    r.routes.assign(n * n, -1);
+    sidecars_.emplace(s.id, std::move(r));
+  }
+  for (const std::string& machine : stored.partitioned) partitioned_[machine] = true;
+  for (const std::string& entry : stored.open_alerts) {
+    const size_t space = entry.find(' ');
+    AlertKind kind;
+    if (space == std::string::npos || !health::alertKindFromName(entry.substr(0, space), &kind)) continue;
+    open_[openKey(kind, entry.substr(space + 1))] = {kind, stored.ts_ms};
+  }
+}
+
 // ---- reporting ----------------------------------------------------------------------------------
 
 size_t FleetDetector::lost() const {

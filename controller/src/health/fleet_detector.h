@@ -64,6 +64,11 @@ class FleetDetector {
   // Alerts for every transition since the previous call, in the order they were found.
   std::vector<Transition> evaluate(int64_t now_ms);
   health::Aggregate aggregate(int64_t now_ms) const;
+  // Takes over the state of a stored aggregate (a restarted aggregator): known sidecars, lost
+  // ones, failing agents, hub verdicts, the leaf, partitions and open alerts, so that conditions
+  // still true are not raised again and their end is reported as a recovery. Opened-at times are
+  // the aggregate's timestamp. Call before the first beat.
+  void restore(const health::Aggregate& stored, int64_t now_ms);
 
   size_t known() const { return sidecars_.size(); }
   size_t lost() const;

@@ -29,6 +29,9 @@ void onMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) 
   ctx->inbox->push(std::move(r));
 }
 
+// The prober notices the connection within its interval; nothing to do at once.
+void onConnected(natsConnection*, void*) {}
+
 // cnats's callback thread: a closed socket (a killed hub) is known here first.
 void onDisconnected(natsConnection*, void* closure) {
   static_cast<HubLink::Context*>(closure)->link->markDown("disconnected");
@@ -102,7 +105,9 @@ void HubLink::start(const std::vector<std::string>& subjects) {
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 100);
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
   if (s == NATS_OK) s = natsOptions_SetIgnoreDiscoveredServers(opts, true);
-  if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(opts, true, nullptr, nullptr);
+  // With a callback, Connect returns at once when the hub is not there (NATS_NOT_YET_CONNECTED)
+  // and cnats keeps trying; without one it would block until connected.
+  if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(opts, true, onConnected, context_);
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, onDisconnected, context_);
   if (s == NATS_OK) {
     s = natsConnection_Connect(&connection_, opts);
@@ -146,7 +151,10 @@ void HubLink::probeLoop() {
       setState(LinkState::kDown, status == NATS_CONN_STATUS_RECONNECTING ? "reconnecting" : "not connected");
     } else {
       const natsStatus s = natsConnection_FlushTimeout(connection_, options_.flush_timeout_ms);
-      if (s == NATS_OK) setState(LinkState::kUp, "");
+      if (s == NATS_OK) {
+        setState(LinkState::kUp, "");
+        runSetup();
+      }
       else if (s == NATS_TIMEOUT && natsConnection_Status(connection_) == NATS_CONN_STATUS_CONNECTED)
         setState(LinkState::kFrozen, "flush timed out after " + std::to_string(options_.flush_timeout_ms) + " ms");
       else setState(LinkState::kDown, natsStatus_GetText(s));
@@ -156,9 +164,28 @@ void HubLink::probeLoop() {
   }
 }
 
-bool HubLink::publish(const std::string& subject, const std::string& data) {
+void HubLink::runSetup() {
+  if (!on_up_) return;
+  const int64_t now = health::wallClockMs();
+  if (now < next_setup_ms_) return;
+  if (on_up_(connection_)) {
+    on_up_ = nullptr;
+  } else {
+    next_setup_ms_ = now + kSetupRetryMs;
+  }
+}
+
+bool HubLink::publish(const std::string& subject, const std::string& data, const std::string& msg_id) {
   if (!connection_ || state_.load() != LinkState::kUp) return false;
-  return natsConnection_Publish(connection_, subject.c_str(), data.data(), static_cast<int>(data.size())) == NATS_OK;
+  if (msg_id.empty()) {
+    return natsConnection_Publish(connection_, subject.c_str(), data.data(), static_cast<int>(data.size())) == NATS_OK;
+  }
+  natsMsg* msg = nullptr;
+  natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Nats-Msg-Id", msg_id.c_str());
+  if (s == NATS_OK) s = natsConnection_PublishMsg(connection_, msg);
+  natsMsg_Destroy(msg);
+  return s == NATS_OK;
 }
 
 }  // namespace twinhub::ctl

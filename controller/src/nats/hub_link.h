@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -67,19 +68,27 @@ class HubLink {
   HubLink(const HubLink&) = delete;
   HubLink& operator=(const HubLink&) = delete;
 
+  // Run on the prober thread while the link is up, until it returns true (retried every
+  // kSetupRetryMs): blocking set-up such as creating a stream. Set before start().
+  void setOnUp(std::function<bool(natsConnection*)> on_up) { on_up_ = std::move(on_up); }
   // Connects (retrying in the background when the hub is not there yet) and subscribes.
   void start(const std::vector<std::string>& subjects);
+  // For blocking reads outside the prober (e.g. history before the aggregator's loop starts).
+  natsConnection* connection() const { return connection_; }
   const HubAddress& address() const { return address_; }
   LinkState state() const { return state_.load(); }
   std::string detail() const;
   // Publishes only while the link is up (a frozen hub would hold the data); false otherwise.
-  bool publish(const std::string& subject, const std::string& data);
+  // A non-empty `msg_id` goes in the Nats-Msg-Id header (JetStream drops duplicates by it).
+  bool publish(const std::string& subject, const std::string& data, const std::string& msg_id = "");
 
   struct Context;  // what cnats's callbacks reach
   void markDown(const std::string& detail);  // cnats's callback thread
 
  private:
+  static constexpr int64_t kSetupRetryMs = 5000;
   void probeLoop();
+  void runSetup();
   void setState(LinkState state, const std::string& detail);
 
   const size_t index_;
@@ -95,6 +104,8 @@ class HubLink {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::thread prober_;
+  std::function<bool(natsConnection*)> on_up_;
+  int64_t next_setup_ms_ = 0;  // prober thread
 };
 
 // Parses "NAME=URL" (the --hub option); returns "" or the problem.

@@ -21,15 +21,25 @@ const char* alertKindName(AlertKind kind) {
   return "?";
 }
 
+bool alertKindFromName(const std::string& name, AlertKind* kind) {
+  for (int k = 0; k <= static_cast<int>(AlertKind::kPartitionHealed); ++k) {
+    if (name == alertKindName(static_cast<AlertKind>(k))) {
+      *kind = static_cast<AlertKind>(k);
+      return true;
+    }
+  }
+  return false;
+}
+
 bool isRecoveryKind(AlertKind kind) {
   return kind == AlertKind::kAgentUp || kind == AlertKind::kSidecarBack || kind == AlertKind::kHubUp ||
          kind == AlertKind::kLeafUp || kind == AlertKind::kPartitionHealed;
 }
 
 namespace {
-json alertJson(const Alert& alert, uint64_t alert_seq) {
+json alertJson(const Alert& alert, const std::string& id) {
   json out = {{"v", kAlertVersion},
-              {"id", alert.observer + "#" + std::to_string(alert_seq)},
+              {"id", id},
               {"kind", alertKindName(alert.kind)},
               {"subject", alert.subject},
               {"observer", alert.observer},
@@ -41,12 +51,12 @@ json alertJson(const Alert& alert, uint64_t alert_seq) {
 }
 }  // namespace
 
-std::string encodeAlert(const Alert& alert, uint64_t alert_seq) {
-  return alertJson(alert, alert_seq).dump(-1, ' ', false, json::error_handler_t::replace);
+std::string encodeAlert(const Alert& alert, const std::string& id) {
+  return alertJson(alert, id).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string encodeRecovery(const Alert& recovery, int64_t opened_at_ms, uint64_t alert_seq) {
-  json out = alertJson(recovery, alert_seq);
+std::string encodeRecovery(const Alert& recovery, int64_t opened_at_ms, const std::string& id) {
+  json out = alertJson(recovery, id);
   out["opened_at"] = opened_at_ms;
   out["duration_ms"] = recovery.detected_at_ms - opened_at_ms;
   // The aggregator observes and reports; automatic actions (rollback) belong to migrate.

@@ -33,9 +33,13 @@ struct Alert {
   nlohmann::json evidence = nlohmann::json::object();  // what the decision was based on
 };
 
-std::string encodeAlert(const Alert& alert, uint64_t alert_seq);
+// `id`: unique per alert across the observer's restarts, e.g. "mainpc#1796048599379.7".
+std::string encodeAlert(const Alert& alert, const std::string& id);
 
 // A condition that ended: the recovery alert plus when the condition began.
-std::string encodeRecovery(const Alert& recovery, int64_t opened_at_ms, uint64_t alert_seq);
+std::string encodeRecovery(const Alert& recovery, int64_t opened_at_ms, const std::string& id);
+
+// The kind named `name` ("hub_down"); false when there is none.
+bool alertKindFromName(const std::string& name, AlertKind* kind);
 
 }  // namespace twinhub::health

@@ -52,11 +52,11 @@ class Fleet {
   // Beats every 500 ms for `ms`, published through every hub in `vias`, each received on `recvs`.
   // `sidecars`: (id, machine) pairs.
   void beatFor(int64_t ms, const std::vector<std::pair<std::string, std::string>>& sidecars,
-               const std::vector<size_t>& vias, const std::vector<size_t>& recvs) {
+               const std::vector<size_t>& vias, const std::vector<size_t>& recvs, AgentState agent = AgentState::kOk) {
     for (int64_t t = 0; t < ms; t += 100) {
       if (t % 500 == 0) {
         for (const auto& [id, machine] : sidecars) {
-          for (size_t via : vias) beat(id, machine, via, recvs);
+          for (size_t via : vias) beat(id, machine, via, recvs, agent);
         }
       }
       advance(100);
@@ -303,6 +303,47 @@ TEST_CASE("FleetDetector: sidecars beyond the cap are refused, known ones still 
   CHECK(d.onBeat(b, 0, 1100) == BeatOutcome::kAccepted);
   CHECK(d.onBeat(b, 7, 1100) == BeatOutcome::kUnknownHub);
   CHECK(d.known() == 2);
+}
+
+}  // namespace
+}  // namespace twinhub::ctl
+
+namespace twinhub::ctl {
+namespace {
+
+// A restarted aggregator takes over a stored aggregate: what is still wrong is not raised again,
+// and what has ended is reported as a recovery of the stored alert.
+TEST_CASE("FleetDetector: restored from an aggregate, open conditions are not raised again", "[unit]") {
+  Fleet before;
+  before.beatFor(2000, {{"pc2.a", "pc2"}, {"pc2.b", "pc2"}}, kBoth, kBoth);
+  before.beat("pc2.a", "pc2", kEdge, kBoth, AgentState::kFailing);
+  before.link(kCentral, LinkState::kDown);
+  before.beatFor(2000, {{"pc2.a", "pc2"}}, {kEdge}, {kEdge}, AgentState::kFailing);  // pc2.b falls silent
+  REQUIRE(before.count(AlertKind::kHubDown, "central") == 1);
+  REQUIRE(before.count(AlertKind::kSidecarLost, "pc2.b") == 1);
+  const health::Aggregate stored = before.detector().aggregate(before.now());
+  REQUIRE(stored.open_alerts.size() == 3);
+
+  Fleet after;  // both links up in its constructor: central comes back meanwhile
+  after.link(kCentral, LinkState::kDown);
+  after.detector().restore(stored, after.now());
+  after.beatFor(3000, {{"pc2.a", "pc2"}}, {kEdge}, {kEdge}, AgentState::kFailing);
+  // pc2.a still failing (its beats say so) and pc2.b still lost: nothing new.
+  CHECK(after.total() == 0);
+  after.link(kCentral, LinkState::kUp);
+  for (size_t via : kBoth) {
+    after.beat("pc2.b", "pc2", via, kBoth);
+    after.beat("pc2.a", "pc2", via, kBoth, AgentState::kOk);
+  }
+  after.advance(100);
+  CHECK(after.count(AlertKind::kSidecarBack, "pc2.b") == 1);
+  CHECK(after.count(AlertKind::kAgentUp, "pc2.a") == 1);
+  REQUIRE(after.count(AlertKind::kHubUp, "central") == 1);
+  const Transition* up = after.find(AlertKind::kHubUp);
+  REQUIRE(up->opened_at_ms);
+  CHECK(*up->opened_at_ms == stored.ts_ms);
+  CHECK(after.count(AlertKind::kHubDown) == 0);
+  CHECK(after.count(AlertKind::kAgentDown) == 0);
 }
 
 }  // namespace
