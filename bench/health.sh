@@ -89,32 +89,13 @@ wait_gauge 'twinhub_health_sidecars{state="healthy"}' "$SIDECARS" 30 || { log "n
 log "$SIDECARS sidecars heard through both hubs"
 
 # ---- sync latency --------------------------------------------------------------------------------
-# quantile Q: the upper bound (ms) of the histogram bucket holding quantile Q, over both hubs, of
-# the beats received since the snapshot in $TMP/sync0.txt.
-quantile() {
-  # Buckets come in ascending order of le within each hub's series; both hubs share the bounds.
-  awk -v q="$1" '
-    function bkey(s) { sub(/.*le="/, "", s); sub(/".*/, "", s); return s }
-    FNR == NR { if ($1 ~ /^twinhub_health_sync_latency_seconds_bucket/) base[bkey($1)] += $2; next }
-    $1 ~ /^twinhub_health_sync_latency_seconds_bucket/ {
-      k = bkey($1); if (!(k in cur)) order[++n] = k; cur[k] += $2
-    }
-    END {
-      total = cur["+Inf"] - base["+Inf"]
-      for (i = 1; i <= n; i++) {
-        if (order[i] == "+Inf") continue
-        if (cur[order[i]] - base[order[i]] >= q * total) { printf "%g", order[i] * 1000; exit }
-        last = order[i]
-      }
-      printf ">%g", last * 1000
-    }' "$TMP/sync0.txt" "$TMP/m.txt"
-}
 scrape && cp "$TMP/m.txt" "$TMP/sync0.txt"
 sleep "$SYNC_SECONDS"
 scrape
 SYNC_N=$(awk '$1 ~ /^twinhub_health_sync_latency_seconds_count/ { s += $2 } END { print s }' "$TMP/m.txt")
 SYNC_N0=$(awk '$1 ~ /^twinhub_health_sync_latency_seconds_count/ { s += $2 } END { print s }' "$TMP/sync0.txt")
-SYNC_P50=$(quantile 0.5) SYNC_P99=$(quantile 0.99)
+SYNC_P50=$(histogram_quantile 0.5 twinhub_health_sync_latency_seconds "$TMP/sync0.txt" "$TMP/m.txt")
+SYNC_P99=$(histogram_quantile 0.99 twinhub_health_sync_latency_seconds "$TMP/sync0.txt" "$TMP/m.txt")
 log "sync latency over ${SYNC_SECONDS}s ($((SYNC_N - SYNC_N0)) beats): p50 <= $SYNC_P50 ms, p99 <= $SYNC_P99 ms"
 
 # ---- detection trials ----------------------------------------------------------------------------
