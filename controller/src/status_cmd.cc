@@ -17,6 +17,7 @@ namespace twinhub::ctl {
 namespace {
 
 int showOnce(Aggregator& aggregator, const StatusOptions& o, bool clear) {
+  aggregator.forgetRemoteAggregate();  // only what this window heard: the aggregator may be gone
   aggregator.run(stopRequested(), o.window_ms);
   if (!aggregator.anyHubUp()) {
     std::fprintf(stderr, "twinhubctl: no hub reachable\n");

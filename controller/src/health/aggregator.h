@@ -49,6 +49,7 @@ class Aggregator {
 
   health::Aggregate snapshot() const { return detector_.aggregate(health::wallClockMs()); }
   const std::optional<health::Aggregate>& remoteAggregate() const { return remote_; }
+  void forgetRemoteAggregate() { remote_.reset(); }
   bool anyHubUp() const;
   std::string metricsAddress() const { return metrics_ ? metrics_->boundAddress() : ""; }
   uint64_t malformed() const { return malformed_; }

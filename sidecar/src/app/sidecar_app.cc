@@ -261,6 +261,8 @@ void SidecarApp::reload() {
   if (next.hubs != config_.hubs || next.serve != config_.serve || next.hub != config_.hub) {
     spdlog::warn("changes to hubs, hub_options and serve take effect only on restart; the running ones stay");
   }
+  if (next.health != config_.health) spdlog::warn("health.interval_ms changes only on restart");
+  next.health = config_.health;
   next.metrics = config_.metrics;
   next.hubs = config_.hubs;
   next.serve = config_.serve;
@@ -321,6 +323,7 @@ void SidecarApp::forceExit() {
 void SidecarApp::abortEverything() {
   aborted_ = true;
   for (Front* front : retiring_) front->abortConnections();
+  if (heartbeat_) heartbeat_->stop();  // it reads the hubs, which stop next
   if (router_) router_->stop();
 }
 
