@@ -104,3 +104,23 @@ write_sidecar_yaml() {
     [[ -z ${5:-} ]] || echo "proxy: $5"
   } >"$1"
 }
+
+# histogram_quantile Q NAME BEFORE AFTER: from two /metrics snapshots, the upper bound (in ms; the
+# histogram is in seconds) of the bucket of Prometheus histogram NAME that holds quantile Q of the
+# observations made between them, summed over every label set ("<=" semantics; ">X" past the
+# last finite bucket). Buckets come in ascending order within each series; all series share them.
+histogram_quantile() {
+  awk -v q="$1" -v name="$2" '
+    function bkey(s) { sub(/.*le="/, "", s); sub(/".*/, "", s); return s }
+    FNR == NR { if (index($1, name "_bucket") == 1) base[bkey($1)] += $2; next }
+    index($1, name "_bucket") == 1 { k = bkey($1); if (!(k in cur)) order[++n] = k; cur[k] += $2 }
+    END {
+      total = cur["+Inf"] - base["+Inf"]
+      for (i = 1; i <= n; i++) {
+        if (order[i] == "+Inf") continue
+        if (cur[order[i]] - base[order[i]] >= q * total) { printf "%g", order[i] * 1000; exit }
+        last = order[i]
+      }
+      printf ">%g", last * 1000
+    }' "$3" "$4"
+}

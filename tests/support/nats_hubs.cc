@@ -289,7 +289,9 @@ std::string NatsHub::monitorGet(const std::string& path, std::chrono::millisecon
   return response.substr(body + 4);
 }
 
-HubPair::HubPair() {
+HubPair::HubPair() : HubPair(nullptr) {}
+
+HubPair::HubPair(const std::function<std::string(int)>& leaf_remote) {
   // A port picked here can be taken by another process before nats-server binds it; pick again.
   for (int attempt = 1;; ++attempt) {
     try {
@@ -308,8 +310,10 @@ HubPair::HubPair() {
           "edge",
           renderShippedHubConfig("edge", {{"client-listen", loopback + std::to_string(edge_ports.client)},
                                           {"monitor-listen", loopback + std::to_string(edge_ports.monitor)},
-                                          {"leaf-remote", "[\"nats-leaf://" + loopback +
-                                                              std::to_string(central_ports.leaf) + "\"]"},
+                                          {"leaf-remote", "[\"nats-leaf://" +
+                                                              (leaf_remote ? leaf_remote(central_ports.leaf)
+                                                                           : loopback + std::to_string(central_ports.leaf)) +
+                                                              "\"]"},
                                           {"store-dir", "\"" + dir_.path() + "/edge-store\""}}),
           dir_.path(), edge_ports);
       break;

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -77,6 +78,9 @@ class NatsHub {
 class HubPair {
  public:
   HubPair();
+  // Edge joins central's leaf port through the address `leaf_remote(central_leaf_port)`
+  // returns (HOST:PORT), e.g. a TcpRelay that a test can cut.
+  explicit HubPair(const std::function<std::string(int)>& leaf_remote);
   ~HubPair();  // kills both
   HubPair(const HubPair&) = delete;
   HubPair& operator=(const HubPair&) = delete;

@@ -100,9 +100,11 @@ ConnectionFactory* SidecarApp::factoryFor(Mode mode) {
 void SidecarApp::startHubs() {
   if (config_.hubs.empty()) return;
   executor_ = std::make_unique<LoopExecutor>(&loop_);
+  hub_stats_tee_ = std::make_unique<TeeHubStats>(metrics_.hubStats(), beat_stats_);
   router_ = std::make_unique<SessionRouter>(*context_, *executor_, hubOptions(config_), routerOptions(config_),
-                                            metrics_.hubStats());
+                                            *hub_stats_tee_);
   router_->start();
+  startHeartbeats();
   if (!config_.serve) return;
   const ServeConfig& serve = *config_.serve;
   router_->serve(serve.service, serve.address);
@@ -119,6 +121,7 @@ void SidecarApp::startHubs() {
       spdlog::log(healthy ? spdlog::level::info : spdlog::level::warn, "agent {} is {}: {}", config_.serve->service,
                   healthy ? "healthy" : "unhealthy", detail);
       if (!draining_) router_->setServing(healthy);
+      if (heartbeat_) heartbeat_->beatNow();  // tell the aggregators now, not at the next interval
     });
   });
   health_->start();
@@ -169,6 +172,39 @@ bool SidecarApp::switchMode(Mode mode, const std::string& why) {
   return true;
 }
 
+void SidecarApp::startHeartbeats() {
+  HeartbeatSettings settings;
+  settings.id = config_.id;
+  settings.machine = config_.machine.empty() ? "local" : config_.machine;
+  if (config_.serve) settings.served.push_back(config_.serve->service);
+  for (const FrontConfig& front : config_.fronts) {
+    if (std::find(settings.fronted.begin(), settings.fronted.end(), front.service) == settings.fronted.end())
+      settings.fronted.push_back(front.service);
+  }
+  settings.interval_ms = config_.health.interval_ms;
+  HeartbeatInputs inputs;
+  inputs.agent = [this] { return agentReport(); };
+  inputs.mode = [this] { return std::string(modeName(config_.mode)); };
+  inputs.generation = [this] { return control_ ? control_->applied().generation : uint64_t{0}; };
+  inputs.take_stats = [this] { return beat_stats_.take(); };
+  heartbeat_ = std::make_unique<HeartbeatPublisher>(&loop_, router_->hubSet(), std::move(settings), std::move(inputs));
+  heartbeat_->start();
+}
+
+health::AgentReport SidecarApp::agentReport() const {
+  health::AgentReport report;
+  if (!health_ || health_->probesRun() == 0) return report;  // not serving, or no result yet: none
+  const HealthChecker::Sample sample = health_->lastSample();
+  report.state = health_->healthy() ? health::AgentState::kOk : health::AgentState::kFailing;
+  report.latency_ms = sample.latency_ms;
+  report.error = sample.last_error;
+  return report;
+}
+
+std::shared_ptr<FrontStats> SidecarApp::frontStats(const std::string& service) {
+  return std::make_shared<TeeFrontStats>(metrics_.frontStats(service), beat_stats_);
+}
+
 int SidecarApp::run() {
   if (config_.metrics) {
     Status status = metrics_.serve(*config_.metrics);
@@ -210,7 +246,7 @@ Status SidecarApp::applyFronts(const SidecarConfig& config) {
       next[key] = it->second;
       continue;
     }
-    auto* front = new Front(*context_, frontSettings(fc), metrics_.frontStats(fc.service), factory);
+    auto* front = new Front(*context_, frontSettings(fc), frontStats(fc.service), factory);
     front->setOnDrained([this](Front* f) { onFrontDrained(f); });
     opened.push_back(front);
     next[key] = front;
@@ -227,7 +263,7 @@ Status SidecarApp::applyFronts(const SidecarConfig& config) {
         spdlog::info("front {} on {} now serves {}", front->settings().service, front->boundAddress().toString(),
                      fc.service);
       }
-      front->update(frontSettings(fc), metrics_.frontStats(fc.service), factory);
+      front->update(frontSettings(fc), frontStats(fc.service), factory);
     } else if (config.mode == Mode::kHub) {
       spdlog::info("front {} listening on {} (hub)", fc.service, front->boundAddress().toString());
     } else {
@@ -293,6 +329,8 @@ void SidecarApp::reload() {
   if (next.hubs != config_.hubs || next.serve != config_.serve || next.hub != config_.hub) {
     spdlog::warn("changes to hubs, hub_options and serve take effect only on restart; the running ones stay");
   }
+  if (next.health != config_.health) spdlog::warn("health.interval_ms changes only on restart");
+  next.health = config_.health;
   next.metrics = config_.metrics;
   next.hubs = config_.hubs;
   next.serve = config_.serve;
@@ -360,6 +398,7 @@ void SidecarApp::forceExit() {
 void SidecarApp::abortEverything() {
   aborted_ = true;
   for (Front* front : retiring_) front->abortConnections();
+  if (heartbeat_) heartbeat_->stop();  // it reads the hubs, which stop next
   if (router_) router_->stop();
 }
 
@@ -373,6 +412,7 @@ void SidecarApp::closeAll() {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
   health_.reset();  // joins its thread: nothing posts to the executor after this
+  if (heartbeat_) heartbeat_->stop();
   if (control_) control_->close();  // joins its threads too
   context_->shutdown();
   if (router_) router_->stop();

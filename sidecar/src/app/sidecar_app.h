@@ -19,6 +19,8 @@
 #include "config/config.h"
 #include "control/desired_state_controller.h"
 #include "health/health_checker.h"
+#include "heartbeat/beat_stats.h"
+#include "heartbeat/heartbeat_publisher.h"
 #include "hub/session_router.h"
 #include "metrics/metrics.h"
 #include "proxy/direct_connection_factory.h"
@@ -51,6 +53,9 @@ class SidecarApp {
   void onDesiredState(FlipAction action, const AppliedState& applied);
   // New connections take `mode`; open ones keep their path. False when hub mode has no hubs.
   bool switchMode(Mode mode, const std::string& why);
+  void startHeartbeats();
+  health::AgentReport agentReport() const;
+  std::shared_ptr<FrontStats> frontStats(const std::string& service);
   // Opens fronts that are new, updates those that stay, retires those that are gone. All or
   // nothing: if a new front cannot listen, nothing changes.
   [[nodiscard]] Status applyFronts(const SidecarConfig& config);
@@ -71,11 +76,14 @@ class SidecarApp {
   uv_loop_t loop_;
   std::unique_ptr<ProxyContext> context_;
   Metrics metrics_;
+  BeatStatsCollector beat_stats_;                // what the next heartbeat reports
+  std::unique_ptr<TeeHubStats> hub_stats_tee_;   // metrics + beat_stats_, when hubs are configured
   std::unique_ptr<DirectConnectionFactory> direct_factory_;
   std::unique_ptr<LoopExecutor> executor_;    // when hubs are configured
   std::unique_ptr<SessionRouter> router_;     // when hubs are configured
   std::unique_ptr<HealthChecker> health_;     // when serving
   std::unique_ptr<DesiredStateController> control_;  // when hubs are configured
+  std::unique_ptr<HeartbeatPublisher> heartbeat_;  // when hubs are configured
   std::map<std::string, Front*> fronts_;      // by listen address and service
   std::unordered_set<Front*> retiring_;       // stopped accepting, connections still open
   uv_signal_t sigterm_;

@@ -87,6 +87,12 @@ struct HubTuning {
   bool operator==(const HubTuning&) const = default;
 };
 
+// Heartbeats (docs/health.md): published through every connected hub when hubs are configured.
+struct HealthTuning {
+  uint32_t interval_ms = 500;
+  bool operator==(const HealthTuning&) const = default;
+};
+
 struct SidecarConfig {
   std::string id;
   std::string machine;
@@ -99,6 +105,7 @@ struct SidecarConfig {
   std::optional<NetAddress> metrics;
   ProxyConfig proxy;
   HubTuning hub;
+  HealthTuning health;
 };
 
 // Settings given on the command line. They win over the file's, at start and after every reload

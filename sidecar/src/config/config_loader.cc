@@ -20,6 +20,8 @@
 #include "common/problem_list.h"
 #include "wire/subjects.h"
 
+#include "health_wire/health_subjects.h"
+
 namespace twinhub {
 
 const char* modeName(Mode mode) { return mode == Mode::kHub ? "hub" : "direct"; }
@@ -200,7 +202,11 @@ class StructureChecker : public YAML::EventHandler {
 void readSidecar(Reader& r, const YAML::Node& node, SidecarConfig& c) {
   if (!r.checkMap(node, "sidecar", {"id", "machine", "state_dir", "log_level"})) return;
   if (node["id"]) r.string(node["id"], "sidecar.id", &c.id);
-  if (node["machine"]) r.string(node["machine"], "sidecar.machine", &c.machine);
+  if (node["machine"] && r.string(node["machine"], "sidecar.machine", &c.machine) &&
+      !health::validMachineName(c.machine)) {
+    // It becomes a subject token: health.status.<machine>.
+    r.error(node["machine"], "sidecar.machine must be up to 64 characters from A-Z a-z 0-9 _ -");
+  }
   if (node["state_dir"]) r.string(node["state_dir"], "sidecar.state_dir", &c.state_dir);
   if (node["log_level"]) {
     std::string level;
@@ -252,6 +258,11 @@ void readHubTuning(Reader& r, const YAML::Node& node, HubTuning& h) {
   if (h.suspect_after_ms <= h.probe_interval_ms) {
     r.error(node, "hub_options.suspect_after_ms must be above probe_interval_ms");
   }
+}
+
+void readHealth(Reader& r, const YAML::Node& node, HealthTuning& h) {
+  if (!r.checkMap(node, "health", {"interval_ms"})) return;
+  if (node["interval_ms"]) r.uint(node["interval_ms"], "health.interval_ms", 50, 60000, &h.interval_ms);
 }
 
 void readHubs(Reader& r, const YAML::Node& node, std::vector<HubConfig>& hubs) {
@@ -350,7 +361,7 @@ void readFronts(Reader& r, const YAML::Node& node, SidecarConfig& c) {
 ConfigLoadResult readRoot(Reader& r, const YAML::Node& root) {
   ConfigLoadResult result;
   SidecarConfig& c = result.config;
-  if (!r.checkMap(root, "the config file", {"sidecar", "mode", "hubs", "hub_options", "serve", "fronts", "metrics", "proxy"})) {
+  if (!r.checkMap(root, "the config file", {"sidecar", "mode", "hubs", "hub_options", "serve", "fronts", "metrics", "proxy", "health"})) {
     result.errors = r.takeErrors();
     return result;
   }
@@ -368,6 +379,7 @@ ConfigLoadResult readRoot(Reader& r, const YAML::Node& root) {
   if (root["hubs"]) readHubs(r, root["hubs"], c.hubs);
   if (root["hub_options"]) readHubTuning(r, root["hub_options"], c.hub);
   if (root["serve"]) readServe(r, root["serve"], c.serve);
+  if (root["health"]) readHealth(r, root["health"], c.health);
   if (root["fronts"]) readFronts(r, root["fronts"], c);
   if (root["metrics"]) {
     NetAddress metrics;

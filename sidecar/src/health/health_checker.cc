@@ -66,6 +66,17 @@ bool HealthChecker::apply(bool ok) {
   return true;
 }
 
+HealthChecker::Sample HealthChecker::lastSample() const {
+  std::lock_guard<std::mutex> lock(sample_mutex_);
+  return sample_;
+}
+
+void HealthChecker::recordSample(double latency_ms, const ProbeResult& result) {
+  std::lock_guard<std::mutex> lock(sample_mutex_);
+  sample_.latency_ms = latency_ms;
+  if (!result.ok) sample_.last_error = result.detail;
+}
+
 void HealthChecker::run() {
   using Clock = std::chrono::steady_clock;
   const std::chrono::milliseconds interval(config_.interval_ms);
@@ -73,7 +84,9 @@ void HealthChecker::run() {
     // Intervals run from one probe's start to the next, so a slow agent does not stretch them; a
     // probe that overran its interval is followed at once, without catching up on missed ones.
     auto next = Clock::now() + interval;
+    const auto probe_start = Clock::now();
     ProbeResult result = probeOnce();
+    recordSample(std::chrono::duration<double, std::milli>(Clock::now() - probe_start).count(), result);
 
     // Held across on_change so that no call starts once the destructor has begun; the destructor
     // is the only other user of this mutex, and it waits for the thread anyway.

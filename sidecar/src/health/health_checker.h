@@ -43,11 +43,20 @@ class HealthChecker {
   // Probes completed so far. Any thread.
   uint64_t probesRun() const { return probes_run_.load(std::memory_order_acquire); }
 
+  // The last probe's duration and the last failure's detail (kept after the agent recovers, so a
+  // heartbeat can say what went wrong last). Any thread.
+  struct Sample {
+    double latency_ms = 0;
+    std::string last_error;
+  };
+  Sample lastSample() const;
+
  private:
   void run();
   ProbeResult probeOnce();
   // Applies rise/fall; returns true when the state changed (or this was the first result).
   bool apply(bool ok);
+  void recordSample(double latency_ms, const ProbeResult& result);
 
   const ProbeConfig config_;
   const OnChange on_change_;
@@ -58,6 +67,9 @@ class HealthChecker {
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_
   std::thread thread_;
+
+  mutable std::mutex sample_mutex_;
+  Sample sample_;  // guarded by sample_mutex_
 
   std::atomic<bool> healthy_{false};
   std::atomic<uint64_t> probes_run_{0};

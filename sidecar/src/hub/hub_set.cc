@@ -58,6 +58,12 @@ bool HubSet::publish(const std::string& subject, const std::string& reply, std::
   return true;
 }
 
+bool HubSet::publishOn(size_t hub, const std::string& subject, std::string_view data) {
+  if (stopped_ || hub >= hubs_.size() || hubs_[hub].state != HubState::kUp) return false;
+  hubs_[hub].client->publish(subject, "", data);
+  return true;
+}
+
 void HubSet::subscribeAll(int tag, const std::string& subject, const std::string& queue) {
   for (Hub& hub : hubs_) hub.client->subscribe(tag, subject, queue);
 }

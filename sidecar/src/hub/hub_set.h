@@ -56,6 +56,9 @@ class HubSet : public HubClientListener {
 
   // Through the active hub; false when no hub is usable.
   bool publish(const std::string& subject, const std::string& reply, std::string_view data);
+  // Through one given hub, only while it is up (heartbeats go through every hub, each on its
+  // own connection, so a frozen hub stalls only its own worker); false otherwise.
+  bool publishOn(size_t hub, const std::string& subject, std::string_view data);
   // On every hub (subscriptions are per connection; queue groups make delivery once).
   void subscribeAll(int tag, const std::string& subject, const std::string& queue);
   void unsubscribeAll(int tag);

@@ -66,6 +66,7 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   size_t serverSessions() const;
   size_t sessions() const { return clients_.size() + servers_.size(); }
   const HubSet& hubs() const { return *hub_set_; }
+  HubSet& hubSet() { return *hub_set_; }  // heartbeats publish through each hub
 
   // ConnectionFactory: client ends for fronts in hub mode.
   FrontConnection* create(const FrontSettings& settings, std::shared_ptr<FrontStats> stats,
