@@ -131,12 +131,14 @@ trial() {  # FAULT N
       sim_set "${AGENT_HEALTH[$i]}" '{"action":"sim_set","health_answer":true}' >/dev/null
       wait_alert "$m" agent_up "pc2.Agent$i" 10 >/dev/null ;;
     sidecar)
-      t0=$(now_ms); kill -9 "${SIDECAR_PID[$i]}"; forget "${SIDECAR_PID[$i]}"
+      t0=$(now_ms); kill -9 "${SIDECAR_PID[$i]}"
       at=$(wait_alert "$m" sidecar_lost "pc2.Agent$i" 10); record sidecar "$t0" "$at"
+      wait "${SIDECAR_PID[$i]}" 2>/dev/null; forget "${SIDECAR_PID[$i]}"  # reaped quietly
       start_sidecar "$i"; wait_alert "$m" sidecar_back "pc2.Agent$i" 15 >/dev/null ;;
     kill)
-      t0=$(now_ms); kill -9 "${HUB_PID[edge]}"; forget "${HUB_PID[edge]}"
+      t0=$(now_ms); kill -9 "${HUB_PID[edge]}"
       at=$(wait_alert "$m" hub_down edge 10); record kill "$t0" "$at"
+      wait "${HUB_PID[edge]}" 2>/dev/null; forget "${HUB_PID[edge]}"
       hub_start edge; wait_alert "$m" hub_up edge 15 >/dev/null; hubs_wait_leaf 10 ;;
     freeze)
       t0=$(now_ms); kill -STOP "${HUB_PID[central]}"

@@ -1,4 +1,4 @@
-// Fleet health end to end: real hubs (HubPair), real agent-sims, real sidecars on two "machines"
+// Fleet health end to end: real hubs (HubPair), a real agent-sim, real sidecars on two "machines"
 // (pc2 serving agent A, mainpc fronting it in direct mode with the hubs configured) and a real
 // aggregator (twinhubctl health watch). Each test breaks one thing and waits for the alert the
 // aggregator prints (the same JSON it publishes on health.alerts), with a deadline, and prints
@@ -36,16 +36,18 @@ int64_t wallMs() {
       .count();
 }
 
-std::string hubsYaml(HubPair& hubs) {
+// `central_url`: where this sidecar reaches central ("" = directly).
+std::string hubsYaml(HubPair& hubs, const std::string& central_url = "") {
   return "hubs:\n  - {name: edge, url: \"" + hubs.edge().url() + "\"}\n  - {name: central, url: \"" +
-         hubs.central().url() + "\"}\nhub_options: {probe_interval_ms: 100, suspect_after_ms: 350}\n" +
+         (central_url.empty() ? hubs.central().url() : central_url) + "\"}\nhub_options: {probe_interval_ms: 100, suspect_after_ms: 350}\n" +
          "health: {interval_ms: " + std::to_string(kIntervalMs) + "}\nmetrics: 127.0.0.1:0\n";
 }
 
 class HealthFleet {
  public:
-  // With `leaf_relay`, edge joins central through a TcpRelay the test can cut.
-  explicit HealthFleet(bool leaf_relay = false)
+  // With `leaf_relay`, edge joins central through a TcpRelay the test can cut; with
+  // `pc2_central_relay`, so does pc2's sidecar's connection to central.
+  explicit HealthFleet(bool leaf_relay = false, bool pc2_central_relay = false)
       : hubs_(leaf_relay ? std::function<std::string(int)>([this](int leaf) {
           relay_ = std::make_unique<TcpRelay>("127.0.0.1:" + std::to_string(leaf));
           return "127.0.0.1:" + std::to_string(relay_->port());
@@ -55,8 +57,13 @@ class HealthFleet {
     agent_address_ = agent_.waitForOutput(R"(serving on (\S+) health \S+)", kStartTimeout);
     agent_health_ = agent_.waitForOutput(R"(serving on \S+ health (\S+))", kStartTimeout);
     REQUIRE(!agent_health_.empty());
+    std::string pc2_central;
+    if (pc2_central_relay) {
+      pc2_relay_ = std::make_unique<TcpRelay>("127.0.0.1:" + std::to_string(hubs_.central().clientPort()));
+      pc2_central = "nats://127.0.0.1:" + std::to_string(pc2_relay_->port());
+    }
     pc2_ = std::make_unique<SidecarFixture>(
-        "sidecar: {id: pc2.A, machine: pc2}\nmode: hub\n" + hubsYaml(hubs_) + "serve:\n  service: A\n  address: " +
+        "sidecar: {id: pc2.A, machine: pc2}\nmode: hub\n" + hubsYaml(hubs_, pc2_central) + "serve:\n  service: A\n  address: " +
         agent_address_ + "\n  probe: {type: zmq, address: " + agent_health_ +
         ", interval_ms: 100, timeout_ms: 200, rise: 1, fall: 2}\n");
     mainpc_ = std::make_unique<SidecarFixture>("sidecar: {id: mainpc.front, machine: mainpc}\nmode: direct\n" +
@@ -115,6 +122,7 @@ class HealthFleet {
 
   HubPair& hubs() { return hubs_; }
   TcpRelay& relay() { return *relay_; }
+  TcpRelay& pc2CentralRelay() { return *pc2_relay_; }
   SidecarFixture& pc2() { return *pc2_; }
   Process& aggregator() { return *aggregator_; }
   std::string status(const std::vector<std::string>& extra, int* exit_code) {
@@ -132,6 +140,7 @@ class HealthFleet {
   HubPair hubs_;
   Process agent_;
   std::string agent_address_, agent_health_;
+  std::unique_ptr<TcpRelay> pc2_relay_;
   std::unique_ptr<SidecarFixture> pc2_, mainpc_;
   std::unique_ptr<Process> aggregator_;
   std::string metrics_;
@@ -202,6 +211,25 @@ TEST_CASE("Health: a cut leaf link raises leaf_down, and leaf_up once it is back
   CHECK(fleet.alertCount("hub_down") == 0);
   fleet.relay().restore();
   fleet.waitAlert("leaf_up", "leaf");
+}
+
+// pc2 loses its way to central (its connection blackholed, the leaf link intact): its beats come
+// through edge only, while mainpc is still heard through both hubs.
+TEST_CASE("Health: a machine cut off from a hub the others use raises partition, then partition_healed",
+          "[integration]") {
+  HealthFleet fleet(false, true);
+  const int64_t t0 = wallMs();
+  fleet.pc2CentralRelay().cut();
+  json alert = fleet.waitAlert("partition", "pc2");
+  report("partition", t0, alert);
+  CHECK(alert["detected_at"].get<int64_t>() - t0 < 2000);
+  CHECK(alert["evidence"]["heard_via"] == json::array({"edge"}));
+  CHECK(alert["evidence"]["other_machines_heard"] == true);
+  CHECK(fleet.alertCount("sidecar_lost") == 0);
+  CHECK(fleet.alertCount("hub_down") == 0);  // mainpc still publishes through central
+  CHECK(fleet.alertCount("leaf_down") == 0);
+  fleet.pc2CentralRelay().restore();
+  fleet.waitAlert("partition_healed", "pc2");
 }
 
 TEST_CASE("Health: an agent that stops answering health checks raises agent_down, then agent_up", "[integration]") {

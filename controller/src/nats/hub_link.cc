@@ -2,6 +2,7 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "health_wire/health_subjects.h"
@@ -23,8 +24,10 @@ void onMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) 
   r.received_at_ms = health::wallClockMs();
   r.hub = ctx->index;
   r.subject = natsMsg_GetSubject(msg);
-  // Bounded by the hub's max_payload; the readers cap what they parse.
-  r.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+  // A heartbeat over its limit is refused unread anyway: keep only enough to say "oversized".
+  size_t length = static_cast<size_t>(natsMsg_GetDataLength(msg));
+  if (r.subject.rfind("health.status.", 0) == 0) length = std::min(length, health::kMaxHeartbeatBytes + 1);
+  r.data.assign(natsMsg_GetData(msg), length);
   natsMsg_Destroy(msg);
   ctx->inbox->push(std::move(r));
 }
@@ -44,10 +47,11 @@ void HubLink::markDown(const std::string& detail) { setState(LinkState::kDown, d
 void Inbox::push(Received&& message) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (queue_.size() >= capacity_) {
+    if (queue_.size() >= capacity_ || bytes_ + message.data.size() > capacity_bytes_) {
       dropped_.fetch_add(1);
       return;
     }
+    bytes_ += message.data.size();
     queue_.push_back(std::move(message));
   }
   ready_.notify_one();
@@ -57,6 +61,7 @@ void Inbox::take(std::vector<Received>* out, int timeout_ms) {
   std::unique_lock<std::mutex> lock(mutex_);
   ready_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return !queue_.empty(); });
   while (!queue_.empty()) {
+    bytes_ -= queue_.front().data.size();
     out->push_back(std::move(queue_.front()));
     queue_.pop_front();
   }

@@ -37,17 +37,21 @@ struct Received {
   int64_t received_at_ms = 0;  // wall clock, taken on cnats's delivery thread
 };
 
-// Bounded queue between cnats's delivery threads and the command's thread.
+// Bounded queue (messages and bytes) between cnats's delivery threads and the command's thread:
+// a peer flooding the health subjects costs dropped messages, not memory.
 class Inbox {
  public:
-  explicit Inbox(size_t capacity = 65536) : capacity_(capacity) {}
-  void push(Received&& message);  // drops (and counts) beyond the capacity
+  explicit Inbox(size_t capacity = 65536, size_t capacity_bytes = 64 * 1024 * 1024)
+      : capacity_(capacity), capacity_bytes_(capacity_bytes) {}
+  void push(Received&& message);  // drops (and counts) beyond either capacity
   // Moves everything queued into *out, waiting up to timeout_ms for the first message.
   void take(std::vector<Received>* out, int timeout_ms);
   uint64_t dropped() const { return dropped_.load(); }
 
  private:
   const size_t capacity_;
+  const size_t capacity_bytes_;
+  size_t bytes_ = 0;  // guarded by mutex_
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Received> queue_;
