@@ -107,7 +107,7 @@ int writeAll(const fleet::Fleet& f, const std::string& dir, std::ostream& out, s
 int runPlan(const PlanOptions& options, std::ostream& out, std::ostream& err) {
   const FleetLoadResult loaded = fleet::loadFleetFile(options.fleet_file);
   printProblems(loaded, err);
-  if (options.json) out << fleet::planJson(loaded).dump(2) << "\n";
+  if (options.json) out << fleet::planJsonText(loaded) << "\n";
   else if (loaded.ok()) out << fleet::planTable(loaded.fleet);
   return loaded.ok() ? kPlanExitOk : kPlanExitInvalid;
 }

@@ -93,4 +93,8 @@ json planJson(const FleetLoadResult& loaded) {
   return out;
 }
 
+std::string planJsonText(const FleetLoadResult& loaded) {
+  return planJson(loaded).dump(2, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace twinhub::fleet

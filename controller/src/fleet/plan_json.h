@@ -5,10 +5,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
+
 #include "fleet/fleet_loader.h"
 
 namespace twinhub::fleet {
 
 nlohmann::ordered_json planJson(const FleetLoadResult& loaded);
+// planJson() as text. Values quoted from the file may be invalid UTF-8: such bytes become U+FFFD
+// (the default dump would throw).
+std::string planJsonText(const FleetLoadResult& loaded);
 
 }  // namespace twinhub::fleet

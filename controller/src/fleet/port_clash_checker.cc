@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <map>
+#include <set>
 
 #include "fleet/ports.h"
 
@@ -18,6 +19,7 @@ struct PortUse {
 
 // The ports one agent binds on a machine, each with where it comes from in the file.
 std::vector<std::pair<uint32_t, PortUse>> agentPortUses(const Agent& a, const SidecarLayout& layout) {
+  if (a.port == 0) return {};  // its port did not read: derived ports would only add false clashes
   const AgentPorts p = portsOf(a, layout);
   const std::string who = "agent '" + a.name + "' ";
   std::vector<std::pair<uint32_t, PortUse>> uses = {
@@ -75,7 +77,10 @@ void checkPorts(const Fleet& fleet, ProblemList& problems) {
     if (!m.hub.urls.empty()) ports.use(urlPort(m.hub.urls.front()), {"hub '" + m.hub.name + "' client port", m.hub.pos});
   }
   for (const Agent& a : fleet.agents) {
-    for (const std::string& machine : placementsOf(a)) {
+    // A machine named twice (a replica on the agent's own machine) is reported by the validator.
+    const std::vector<std::string> placements = placementsOf(a);
+    const std::set<std::string> machines_of_agent(placements.begin(), placements.end());
+    for (const std::string& machine : machines_of_agent) {
       auto it = machines.find(machine);
       if (it == machines.end()) continue;  // an unknown machine, reported by the validator
       for (const auto& [port, use] : agentPortUses(a, fleet.layout)) it->second.use(port, use);

@@ -12,7 +12,9 @@ SourcePos toPos(const YAML::Mark& mark) { return {std::max(mark.line, 0) + 1, st
 void StructureChecker::check(const std::string& text) {
   std::istringstream in(text);
   YAML::Parser parser(in);
-  while (parser.HandleNextDocument(*this)) {
+  // Two documents are enough to know there is a second. Going further is also unsafe: yaml-cpp
+  // 0.7 can return "another document" forever on some malformed input without consuming it.
+  while (documents_ < 2 && parser.HandleNextDocument(*this)) {
   }
 }
 
