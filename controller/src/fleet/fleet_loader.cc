@@ -53,6 +53,11 @@ void readHost(YamlReader& r, const YAML::Node& node, const std::string& what, st
   *out = host;
 }
 
+// "agent 'A'", or just "agent" when its name did not read: messages never show "agent ''".
+std::string label(const std::string& kind, const std::string& name) {
+  return name.empty() ? kind : kind + " '" + name + "'";
+}
+
 void readRefs(YamlReader& r, const YAML::Node& node, const std::string& what, std::vector<NamedRef>* out) {
   if (!r.checkList(node, what)) return;
   for (const YAML::Node& item : node) {
@@ -62,7 +67,7 @@ void readRefs(YamlReader& r, const YAML::Node& node, const std::string& what, st
 }
 
 void readHub(YamlReader& r, const YAML::Node& node, const std::string& machine, Hub* hub) {
-  const std::string what = "machine '" + machine + "' hub";
+  const std::string what = label("machine", machine) + " hub";
   hub->pos = YamlReader::pos(node);
   if (!r.checkMap(node, what, {"name", "url", "urls"})) return;
   if (YAML::Node name = r.required(node, "name", what)) r.name(name, what + " name", &hub->name);
@@ -89,7 +94,7 @@ void readMachine(YamlReader& r, const YAML::Node& node, Fleet& fleet) {
   m.pos = YamlReader::pos(node);
   if (!r.checkMap(node, "machine", {"name", "address", "hub", "prefer"})) return;
   if (YAML::Node name = r.required(node, "name", "machine")) r.name(name, "machine name", &m.name);
-  const std::string what = "machine '" + m.name + "'";
+  const std::string what = label("machine", m.name);
   if (YAML::Node address = YamlReader::field(node, "address")) r.string(address, what + " address", &m.address);
   if (YAML::Node hub = r.required(node, "hub", what)) readHub(r, hub, m.name, &m.hub);
   if (YAML::Node prefer = YamlReader::field(node, "prefer")) readRefs(r, prefer, what + " prefer", &m.prefer);
@@ -125,7 +130,7 @@ void readPort(YamlReader& r, const YAML::Node& node, const std::string& what, st
 }
 
 void readAgentOptions(YamlReader& r, const YAML::Node& node, Agent& a) {
-  const std::string what = "agent '" + a.name + "'";
+  const std::string what = label("agent", a.name);
   auto f = [&](const char* key) { return YamlReader::field(node, key); };
   if (auto n = f("health_port")) readPort(r, n, what + " health_port", &a.health_port, &a.health_port_pos);
   if (auto n = f("agent_port")) readPort(r, n, what + " agent_port", &a.agent_port, &a.agent_port_pos);
@@ -152,7 +157,7 @@ void readAgent(YamlReader& r, const YAML::Node& node, Fleet& fleet) {
     return;
   }
   if (YAML::Node name = r.required(node, "name", "agent")) r.name(name, "agent name", &a.name);
-  const std::string what = "agent '" + a.name + "'";
+  const std::string what = label("agent", a.name);
   if (YAML::Node machine = r.required(node, "machine", what)) {
     a.machine.pos = YamlReader::pos(machine);
     r.name(machine, what + " machine", &a.machine.name);

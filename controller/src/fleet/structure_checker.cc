@@ -14,7 +14,7 @@ void StructureChecker::check(const std::string& text) {
   YAML::Parser parser(in);
   // Two documents are enough to know there is a second. Going further is also unsafe: yaml-cpp
   // 0.7 can return "another document" forever on some malformed input without consuming it.
-  while (documents_ < 2 && parser.HandleNextDocument(*this)) {
+  for (int calls = 0; calls < 2 && parser.HandleNextDocument(*this); ++calls) {
   }
 }
 

@@ -78,7 +78,7 @@ batches:
   INFO(r.output);
   CHECK(r.status == 2);
   CHECK(r.output.find(fleet + ":5:48: agent 'A' depends on 'Missing'") != std::string::npos);
-  CHECK(r.output.find(fleet + ":6:56: port 7140 on machine 'pc2': agent 'B' health port") != std::string::npos);
+  CHECK(r.output.find(fleet + ":6:54: port 7140 on machine 'pc2': agent 'B' health port") != std::string::npos);
   CHECK(r.output.find(fleet + ":9:15: agent 'A' is in batch 2") != std::string::npos);
   CHECK(r.output.find(fleet + ": 3 errors") != std::string::npos);
 }

@@ -90,6 +90,14 @@ TEST_CASE("FleetFuzz: random token soup never crashes the loader", "[unit]") {
   }
 }
 
+TEST_CASE("FleetFuzz: a lone ',' ends (yaml-cpp 0.7 reports a new document for it forever)", "[unit]") {
+  // Found by the token soup above: HandleNextDocument returns true on "," without consuming it.
+  const FleetLoadResult r = load(",");
+  CHECK_FALSE(r.ok());
+  checkProblemsArePositioned(r);
+  CHECK_FALSE(load("machines: []\n,\n").ok());
+}
+
 TEST_CASE("FleetFuzz: deep nesting and alias fan-out are reported, not followed", "[unit]") {
   const FleetLoadResult deep = load(std::string(100000, '[') + std::string(100000, ']'));
   CHECK_FALSE(deep.ok());
