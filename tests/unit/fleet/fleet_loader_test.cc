@@ -376,3 +376,17 @@ batches:
 
 }  // namespace
 }  // namespace twinhub::fleet::test
+
+namespace twinhub::fleet::test {
+namespace {
+
+TEST_CASE("FleetLoader: a message quoting a huge value is cut, not printed whole", "[unit]") {
+  const std::string huge(100000, 'x');
+  const auto errors = errorsOf(load(kMachines + "agents:\n  - {name: A, machine: pc2, port: " + huge + "}\nbatches: []\n"));
+  REQUIRE_FALSE(errors.empty());
+  for (const std::string& line : errors) CHECK(line.size() < 600);
+  CHECK(hasLine(errors, "fleet.yaml:7:", {"agent 'A' port must be a whole number", "more bytes)"}));
+}
+
+}  // namespace
+}  // namespace twinhub::fleet::test
