@@ -86,13 +86,6 @@ std::unique_ptr<Sidecar> startDirect(const std::string& upstream, const std::str
   return sidecar;
 }
 
-// Sends `message` and reads the same number of bytes back.
-bool echoes(TcpClient& client, const std::string& message) {
-  if (!client.sendAll(message)) return false;
-  std::string back(message.size(), '\0');
-  return client.recvExact(back.data(), back.size(), 2s) == back.size() && back == message;
-}
-
 std::string describe(const PatternCheck& check) {
   return "received " + std::to_string(check.received) + " bytes, " +
          (check.matched ? std::string("all as sent") : "first difference at byte " + std::to_string(check.first_mismatch));

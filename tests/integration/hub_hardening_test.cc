@@ -45,11 +45,31 @@ bool hubsStayUp(const SidecarFixture& sidecar, std::chrono::milliseconds period)
   return true;
 }
 
-std::string firstOpenFrame(RawNats& spy, int subscription) {
-  auto open = spy.next(subscription, 5s);
-  REQUIRE(open.has_value());
-  return open->data;
-}
+// An echo path through a pair of hubs with one live session on it, and an attacker on edge
+// that watched the session's OPEN go by: any client on a hub can, and the OPEN names the session
+// and the front's frames subject.
+struct WatchedSession {
+  WatchedSession() : path(order(), order(), kService), attacker(hubs.edge().url()) {
+    REQUIRE(leaf_up);
+    const int opens = attacker.subscribe(kOpenSubject);
+    live = std::make_unique<TcpClient>(path.front->front());  // after the subscription: its OPEN is seen
+    REQUIRE(echoes(*live, "first turn"));
+    auto open = attacker.next(opens, 5s);
+    REQUIRE(open.has_value());
+    session = frameSession(open->data);
+    front_frames = framePayload(open->data);
+    REQUIRE(session != 0);
+  }
+  HubOrder order() { return {&hubs.edge(), &hubs.central()}; }
+
+  HubPair hubs;
+  bool leaf_up = hubs.waitLeafUp(10s);
+  EchoPath path;
+  RawNats attacker;
+  std::unique_ptr<TcpClient> live;
+  uint64_t session = 0;
+  std::string front_frames;
+};
 
 }  // namespace
 
@@ -85,20 +105,12 @@ TEST_CASE("HubHardening: forged OPENs naming subjects the hub would choke on are
 
 TEST_CASE("HubHardening: a forged OPEN_OK naming a bad subject on a live session leaves the front on its hubs",
           "[integration]") {
-  HubPair hubs;
-  REQUIRE(hubs.waitLeafUp(10s));
-  const HubOrder order = {&hubs.edge(), &hubs.central()};
-  EchoPath path(order, order, kService);
-
-  // Any client on the hub can watch OPENs go by: they name the session and the front's subject.
-  RawNats attacker(hubs.edge().url());
-  const int opens = attacker.subscribe(kOpenSubject);
-  TcpClient live(path.front->front());
-  REQUIRE(echoes(live, "first turn"));
-  const std::string open = firstOpenFrame(attacker, opens);
-  const uint64_t session = frameSession(open);
-  const std::string front_frames = framePayload(open);
-  REQUIRE(session != 0);
+  WatchedSession watched;
+  EchoPath& path = watched.path;
+  RawNats& attacker = watched.attacker;
+  TcpClient& live = *watched.live;
+  const uint64_t session = watched.session;
+  const std::string& front_frames = watched.front_frames;
 
   const char* const kBadSubject = R"(reason="bad_subject")";
   const double before = orZero(path.front->metric("twinhub_frames_dropped_total", kBadSubject));
@@ -198,17 +210,11 @@ TEST_CASE("HubHardening: OPENs over serve.max_sessions are refused at once and c
 
 TEST_CASE("HubHardening: after a forged RST ends the serving end, the caller is reset within a round trip",
           "[integration]") {
-  HubPair hubs;
-  REQUIRE(hubs.waitLeafUp(10s));
-  const HubOrder order = {&hubs.edge(), &hubs.central()};
-  EchoPath path(order, order, kService);
-
-  RawNats attacker(hubs.edge().url());
-  const int opens = attacker.subscribe(kOpenSubject);
-  TcpClient live(path.front->front());
-  REQUIRE(echoes(live, "first turn"));
-  const std::string open = firstOpenFrame(attacker, opens);
-  const uint64_t session = frameSession(open);
+  WatchedSession watched;
+  EchoPath& path = watched.path;
+  RawNats& attacker = watched.attacker;
+  TcpClient& live = *watched.live;
+  const uint64_t session = watched.session;
   // The server's OPEN_OK named its frames subject; an outside client listening on the front's
   // subject saw it. Here it is read off the serving sidecar's log instead.
   const std::string server_inbox = path.server->waitLog(R"(hub sessions: inbox (\S+))", 1s);

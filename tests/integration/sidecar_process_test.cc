@@ -4,11 +4,13 @@
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <functional>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
 
 #include "support/process.h"
+#include "support/sidecar_fixture.h"
 #include "support/tcp_client.h"
 #include "support/test_servers.h"
 
@@ -25,13 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 std::chrono::milliseconds since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-}
-
-// Sends `message` and reads the same number of bytes back.
-bool echoes(TcpClient& client, const std::string& message) {
-  if (!client.sendAll(message)) return false;
-  std::string back(message.size(), '\0');
-  return client.recvExact(back.data(), back.size(), 2s) == back.size() && back == message;
 }
 
 // A new connection to `address` is refused (retried briefly: the listener closes just after the
@@ -116,6 +111,62 @@ TEST_CASE("Sidecar: --check-config lists every problem as FILE:LINE:COL and fail
   REQUIRE(missing_status.has_value());
   CHECK(*missing_status == 2);
   CHECK_THAT(missing.output(), Catch::Contains(dir.path() + "/missing.yaml:"));
+}
+
+// Runs the sidecar with `args` and returns its exit status (-1 if it did not exit within 10 s).
+int runToExit(const std::vector<std::string>& args, std::string* output) {
+  Process p(binPath("twinhub-sidecar"), args);
+  std::optional<int> status = p.wait(10s);
+  *output = p.output();
+  return status.value_or(-1);
+}
+
+TEST_CASE("Sidecar: a missing file or a directory exits 2 with the reason, for --config and --check-config alike",
+          "[integration]") {
+  TempDir dir;
+  const std::string missing = dir.path() + "/missing.yaml";
+  for (const auto& [path, reason] : {std::pair{missing, std::string("No such file or directory")},
+                                     std::pair{dir.path(), std::string("is a directory")}}) {
+    std::string checked, run;
+    const int check_status = runToExit({"--check-config", path}, &checked);
+    const int run_status = runToExit({"--config", path}, &run);
+    INFO("--check-config:\n" << checked << "--config:\n" << run);
+    CHECK(check_status == 2);
+    CHECK(run_status == 2);
+    CHECK_THAT(checked, Catch::Contains(path + ":1:1: ") && Catch::Contains(reason));
+    CHECK_THAT(run, Catch::Contains(path + ":1:1: ") && Catch::Contains(reason));
+  }
+}
+
+TEST_CASE("Sidecar: thousands of problems print as the first 50 and a count of the rest", "[integration]") {
+  TempDir dir;
+  std::string yaml = "fronts:\n";
+  for (int i = 0; i < 3000; ++i) yaml += "  - {listen: 127.0.0.1:99999, service: s, direct: 127.0.0.1:1}\n";
+  const std::string path = dir.write("huge.yaml", yaml);
+  for (const char* flag : {"--check-config", "--config"}) {
+    std::string output;
+    const int status = runToExit({flag, path}, &output);
+    INFO(flag << " output:\n" << output.substr(0, 4000));
+    CHECK(status == 2);
+    CHECK(problemLines(output, path).size() == 50);
+    CHECK_THAT(output, Catch::Contains("... and 2950 more problem(s)"));
+    CHECK_THAT(output, Catch::Contains(path + ": 3000 problem(s)"));
+    CHECK(output.size() < 50 * 200);
+  }
+}
+
+TEST_CASE("Sidecar: an IPv6 /metrics address is refused up front with the reason", "[integration]") {
+  TempDir dir;
+  const std::string path =
+      dir.write("v6.yaml", "fronts:\n" + frontYaml("a", "127.0.0.1:1") + "metrics: \"[::1]:0\"\n");
+  std::string checked, run, flag;
+  CHECK(runToExit({"--check-config", path}, &checked) == 2);
+  CHECK(runToExit({"--config", path}, &run) == 2);
+  CHECK(runToExit({"--listen", "127.0.0.1:0", "--direct", "127.0.0.1:1", "--metrics", "[::1]:0"}, &flag) == 2);
+  INFO("--check-config:\n" << checked << "--config:\n" << run << "--metrics:\n" << flag);
+  CHECK_THAT(checked, Catch::Contains(path + ":3:10: ") && Catch::Contains("IPv6"));
+  CHECK_THAT(run, Catch::Contains(path + ":3:10: ") && Catch::Contains("IPv6"));
+  CHECK_THAT(flag, Catch::Contains("IPv6"));
 }
 
 TEST_CASE("Sidecar: SIGTERM drain lets an in-flight transfer finish whole and refuses new connections",
@@ -328,6 +379,49 @@ TEST_CASE("Sidecar: a front removed by reload stops accepting but keeps its open
   CHECK(echoes(a1, "alpha after beta is gone"));
   INFO("sidecar output:\n" << sidecar.output());
   CHECK(sidecar.running());
+}
+
+TEST_CASE("Sidecar: after SIGHUP the command line's --log-level still wins over the file's", "[integration]") {
+  EchoServer echo;
+  // The file says info; the command line says debug, which shows each accepted connection.
+  SidecarFixture sidecar("sidecar: {log_level: info}\nfronts:\n" + frontYaml("alpha", echo.address()),
+                         {"--log-level", "debug"});
+  REQUIRE(sidecar.waitReady(1, false, kStartTimeout));
+  const char* const kAccepted = R"(conn \d+: accepted on)";
+  {
+    TcpClient before(sidecar.front());
+    REQUIRE(echoes(before, "before"));
+    REQUIRE(!sidecar.waitLog(kAccepted, 2s).empty());
+  }
+  REQUIRE(sidecar.reload("sidecar: {log_level: info}\nfronts:\n" + frontYaml("alpha", echo.address()), 5s));
+  TcpClient after(sidecar.front());
+  REQUIRE(echoes(after, "after"));
+  INFO("sidecar output:\n" << sidecar.output());
+  CHECK(!sidecar.waitLog(kAccepted, 2s, 1).empty());
+}
+
+TEST_CASE("Sidecar: renaming a front's service on the same port applies on SIGHUP", "[integration]") {
+  EchoServer echo;
+  const std::string port = unusedAddress().substr(std::string("127.0.0.1:").size());
+  auto yaml = [&](const std::string& service) {
+    return "metrics: 127.0.0.1:0\nfronts:\n  - {listen: 127.0.0.1:" + port + ", service: " + service +
+           ", direct: " + echo.address() + "}\n";
+  };
+  SidecarFixture sidecar(yaml("alpha"));
+  REQUIRE(sidecar.waitReady(1, true, kStartTimeout));
+  TcpClient old_client(sidecar.front());
+  REQUIRE(echoes(old_client, "alpha"));
+
+  const bool reloaded = sidecar.reload(yaml("beta"), 5s);
+  INFO("sidecar output:\n" << sidecar.output());
+  REQUIRE(reloaded);
+  CHECK(!sidecar.waitLog(R"(front alpha on \S+ now serves beta)", 0ms).empty());
+  TcpClient new_client(sidecar.front());
+  CHECK(echoes(new_client, "beta"));
+  CHECK(echoes(old_client, "alpha's connection carries on"));
+  CHECK(sidecar.metric("twinhub_front_connections_total", R"(service="beta")") == 1);
+  CHECK(sidecar.metric("twinhub_front_connections_total", R"(service="alpha")") == 1);
+  CHECK(sidecar.metric("twinhub_config_reloads_total", R"(result="ok")") == 1);
 }
 
 }  // namespace

@@ -86,12 +86,6 @@ std::unique_ptr<SidecarFixture> startFront(const HubOrder& order, const std::str
   return sidecar;
 }
 
-bool echoes(TcpClient& client, const std::string& message) {
-  if (!client.isConnected() || !client.sendAll(message)) return false;
-  std::string back(message.size(), '\0');
-  return client.recvExact(back.data(), back.size(), 3s) == back.size() && back == message;
-}
-
 bool newConnectionEchoes(const std::string& front) {
   TcpClient client(front);
   return echoes(client, "hello through the hubs");

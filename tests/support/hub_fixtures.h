@@ -64,8 +64,6 @@ std::unique_ptr<SidecarFixture> startFront(const HubOrder& order, const std::str
                                            const std::string& mode = "hub", const std::string& direct = "",
                                            const std::string& extra = "");
 
-// Sends `message` on a connection and reads the same bytes back.
-bool echoes(TcpClient& client, const std::string& message);
 // A new connection through `front` carries bytes to the echo agent and back.
 bool newConnectionEchoes(const std::string& front);
 
@@ -91,6 +89,7 @@ class RawNats {
 
   void publish(const std::string& subject, const std::string& data, const std::string& reply = "");
   void flush();
+  natsConnection* connection() { return nc_; }
 
   struct Message {
     std::string subject, reply, data;

@@ -1,5 +1,7 @@
 #include "support/sidecar_fixture.h"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <regex>
@@ -22,11 +24,29 @@ std::vector<std::string> sidecarArgs(const std::string& config_path, const std::
   return args;
 }
 
+const char* const kPrlimit = "/usr/bin/prlimit";  // util-linux
+
+std::string program(unsigned open_file_limit) {
+  return open_file_limit ? kPrlimit : binPath("twinhub-sidecar");
+}
+
+std::vector<std::string> launchArgs(const std::string& config_path, const std::vector<std::string>& extra,
+                                    unsigned open_file_limit) {
+  std::vector<std::string> args = sidecarArgs(config_path, extra);
+  if (!open_file_limit) return args;
+  const std::string limit = std::to_string(open_file_limit);
+  args.insert(args.begin(), {"--nofile=" + limit + ":" + limit, "--", binPath("twinhub-sidecar")});
+  return args;
+}
+
 }  // namespace
 
-SidecarFixture::SidecarFixture(const std::string& yaml, const std::vector<std::string>& extra_args)
+SidecarFixture::SidecarFixture(const std::string& yaml, const std::vector<std::string>& extra_args,
+                               unsigned open_file_limit)
     : config_path_(dir_.write("sidecar.yaml", yaml)),
-      process_(binPath("twinhub-sidecar"), sidecarArgs(config_path_, extra_args)) {}
+      process_(program(open_file_limit), launchArgs(config_path_, extra_args, open_file_limit)) {}
+
+bool SidecarFixture::prlimitAvailable() { return ::access(kPrlimit, X_OK) == 0; }
 
 bool SidecarFixture::waitReady(size_t fronts, bool metrics, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -3,7 +3,7 @@
 // TempDir owned by the fixture, so it can be rewritten for a reload.
 //
 // Set TWINHUB_TEST_SIDECAR_LOG_LEVEL (trace, debug, ...) to pass --log-level to every sidecar a
-// test starts (a reload goes back to the file's sidecar.log_level). TWINHUB_KEEP_TEST_LOGS keeps
+// test starts (the command line's level wins over the file's, also after a reload). TWINHUB_KEEP_TEST_LOGS keeps
 // the logs (see Process).
 //
 // Used from the test thread only.
@@ -21,8 +21,12 @@ namespace twinhub::test {
 class SidecarFixture {
  public:
   // Writes `yaml` to a fresh directory and starts twinhub-sidecar --config on it (plus
-  // `extra_args`). Does not wait: see waitReady().
-  explicit SidecarFixture(const std::string& yaml, const std::vector<std::string>& extra_args = {});
+  // `extra_args`). Does not wait: see waitReady(). A non-zero `open_file_limit` runs it under
+  // prlimit with that soft and hard RLIMIT_NOFILE (the sidecar raises its soft limit to the hard
+  // one, so both must be set); see prlimitAvailable().
+  explicit SidecarFixture(const std::string& yaml, const std::vector<std::string>& extra_args = {},
+                          unsigned open_file_limit = 0);
+  static bool prlimitAvailable();
   SidecarFixture(const SidecarFixture&) = delete;
   SidecarFixture& operator=(const SidecarFixture&) = delete;
 

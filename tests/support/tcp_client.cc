@@ -306,4 +306,10 @@ double metricValue(const std::string& exposition, const std::string& name, const
   return found ? sum : -1;
 }
 
+bool echoes(TcpClient& client, const std::string& message, std::chrono::milliseconds timeout) {
+  if (!client.isConnected() || !client.sendAll(message)) return false;
+  std::string back(message.size(), '\0');
+  return client.recvExact(back.data(), back.size(), timeout) == back.size() && back == message;
+}
+
 }  // namespace twinhub::test

@@ -91,6 +91,11 @@ class PatternReceiver {
   std::thread thread_;
 };
 
+// Sends `message` and reads the same number of bytes back: true when they are the same (an
+// echo agent reached through a sidecar).
+bool echoes(TcpClient& client, const std::string& message,
+            std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
+
 // A blocking HTTP/1.0 GET of http://address/path; returns the body of a 200 answer, "" otherwise.
 std::string httpGet(const std::string& address, const std::string& path,
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));

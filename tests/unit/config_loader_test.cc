@@ -368,6 +368,77 @@ TEST_CASE("ConfigLoader: loadConfigFile on a missing file fails with the path", 
   REQUIRE(r.errors.size() == 1);
   CHECK_THAT(r.errors[0], Catch::StartsWith(path + ":"));
   CHECK(std::regex_search(r.errors[0], std::regex(R"(:\d+:\d+: )")));
+  CHECK_THAT(r.errors[0], Catch::Contains("No such file or directory"));
+}
+
+TEST_CASE("ConfigLoader: a key given twice is an error naming both places", "[unit]") {
+  ConfigLoadResult r = load(
+      "mode: direct\n"
+      "fronts:\n"
+      "  - {listen: 127.0.0.1:7140, service: echo, direct: 127.0.0.1:1, service: other}\n"
+      "proxy:\n"
+      "  max_connections: 10\n"
+      "  max_connections: lots\n"
+      "mode: hub\n");
+  INFO(joined(r.errors));
+  CHECK_FALSE(r.ok());
+  CHECK(hasError(r, "test.yaml:7:1: ", "duplicate key \"mode\" (first at test.yaml:1:1)"));
+  CHECK(hasError(r, "test.yaml:6:3: ", "duplicate key \"max_connections\" (first at test.yaml:5:3)"));
+  CHECK(hasError(r, "test.yaml:3:66: ", "duplicate key \"service\" (first at test.yaml:3:30)"));
+  CHECK(r.errors.size() == 3);  // the first of each pair is what the rest of the file was checked with
+}
+
+TEST_CASE("ConfigLoader: the same key in different mappings is not a duplicate", "[unit]") {
+  ConfigLoadResult r = load(
+      "fronts:\n"
+      "  - {listen: 127.0.0.1:7140, service: a, direct: 127.0.0.1:1}\n"
+      "  - {listen: 127.0.0.1:7141, service: b, direct: 127.0.0.1:1}\n"
+      "proxy: {max_connections: 5}\n"
+      "sidecar: {machine: pc2}\n");
+  INFO(joined(r.errors));
+  CHECK(r.ok());
+}
+
+TEST_CASE("ConfigLoader: a second YAML document is refused at its start", "[unit]") {
+  ConfigLoadResult r = load(
+      "fronts:\n"
+      "  - {listen: 127.0.0.1:7140, service: a, direct: 127.0.0.1:1}\n"
+      "---\n"
+      "mode: hub\n");
+  INFO(joined(r.errors));
+  REQUIRE(r.errors.size() == 1);
+  CHECK(hasError(r, "test.yaml:3:1: ", "second YAML document"));
+
+  // An explicit start and end of the one document are fine.
+  ConfigLoadResult one = load("---\nfronts:\n  - {listen: 127.0.0.1:7140, service: a, direct: 127.0.0.1:1}\n...\n");
+  INFO(joined(one.errors));
+  CHECK(one.ok());
+}
+
+TEST_CASE("ConfigLoader: an IPv6 metrics address is refused by the check, not at start", "[unit]") {
+  ConfigLoadResult r = load(
+      "fronts:\n"
+      "  - {listen: 127.0.0.1:7140, service: a, direct: 127.0.0.1:1}\n"
+      "metrics: \"[::1]:9140\"\n");
+  INFO(joined(r.errors));
+  REQUIRE(r.errors.size() == 1);
+  CHECK(hasError(r, "test.yaml:3:10: ", "IPv6"));
+  CHECK(hasError(r, "test.yaml:3:10: ", "127.0.0.1:9140"));
+}
+
+TEST_CASE("ConfigLoader: a message quoting a huge value stays short", "[unit]") {
+  const std::string value(1000000, 'v');
+  ConfigLoadResult r = load("fronts:\n  - {listen: 127.0.0.1:7140, service: a, direct: 127.0.0.1:1}\nmode: " + value + "\n");
+  REQUIRE(r.errors.size() == 1);
+  CHECK_THAT(r.errors[0], Catch::StartsWith("test.yaml:3:7: mode must be direct or hub, got 'vvv"));
+  CHECK(r.errors[0].size() < 600);
+  CHECK_THAT(r.errors[0], Catch::Contains("more bytes)"));
+}
+
+TEST_CASE("ConfigLoader: loadConfigFile on a directory says so", "[unit]") {
+  ConfigLoadResult r = loadConfigFile("/tmp");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0] == "/tmp:1:1: is a directory, not a config file");
 }
 
 }  // namespace

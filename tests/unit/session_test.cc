@@ -3,7 +3,10 @@
 // ends (a client and an echo server). Every byte must arrive once and in order.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <random>
 #include <thread>
@@ -27,6 +30,9 @@ struct Faults {
   int hub_change_every_ticks = 0;
   bool direct_writes = false;  // DATA frames go through DirectWriteLanes first (partly, when the socket is full)
   int reader_pause_ms = 0;     // the caller pauses after every 256 KiB it reads: its socket fills up
+  uint32_t idle_timeout_ms = 0;  // SessionSettings: 0 off
+  uint32_t fin_timeout_ms = 0;
+  uint32_t keepalive_ms = 2000;
 };
 
 class Network;
@@ -164,6 +170,9 @@ class Network {
     s.window_bytes = 256 * 1024;
     s.retransmit_ms = 30;
     s.open_timeout_ms = 5000;
+    s.idle_timeout_ms = faults_.idle_timeout_ms;
+    s.fin_timeout_ms = faults_.fin_timeout_ms;
+    s.keepalive_ms = faults_.keepalive_ms;
     return s;
   }
 
@@ -328,7 +337,66 @@ EchoRun runEcho(const Faults& faults, size_t bytes) {
   return EchoRun{network.direct_frames, network.partial_frames};
 }
 
+// A caller sends a few bytes (and a FIN when `half_close`) to an agent that accepts and then
+// never reads, answers or closes. Returns how long the caller's connection stayed open after its
+// last byte, or -1 when it was still open after `patience_ms`.
+long long runSilentAgent(const Faults& faults, bool half_close, int patience_ms) {
+  uint16_t port = 0;
+  const int silent = test::bindLoopback(16, &port, "silent agent");  // the kernel accepts; nobody reads
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  Network network(&loop, faults, "127.0.0.1:" + std::to_string(port));
+  std::atomic<long long> open_ms{-2};
+  std::thread client([&] {
+    test::TcpClient tcp(network.address());
+    if (!tcp.isConnected() || !tcp.sendAll("hello")) return;
+    if (half_close) tcp.shutdownWrite();
+    const auto start = std::chrono::steady_clock::now();
+    const std::string how = tcp.waitClosed(std::chrono::milliseconds(patience_ms));
+    open_ms = how == "timeout" ? -1
+                               : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count();
+  });
+  const uint64_t deadline = uv_hrtime() + (patience_ms + 3000ull) * 1000000;
+  while (open_ms == -2 && uv_hrtime() < deadline) uv_run(&loop, UV_RUN_ONCE);
+  client.join();
+  for (FakeHost* host : {&network.client(), &network.server()}) {
+    std::vector<Session*> open;
+    for (auto& [id, session] : host->sessions) open.push_back(session);
+    for (Session* session : open) session->abort();
+  }
+  network.close();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+  ::close(silent);
+  return open_ms;
+}
+
 }  // namespace
+
+TEST_CASE("Session: an idle session ends by the idle timeout, keep-alive PINGs notwithstanding", "[unit]") {
+  Faults faults;
+  faults.keepalive_ms = 50;  // PINGs flow all the time; they are no traffic
+  faults.idle_timeout_ms = 300;
+  const long long ms = runSilentAgent(faults, false, 3000);
+  CHECK(ms >= 250);
+  CHECK(ms < 2000);
+}
+
+TEST_CASE("Session: a half-closed session that goes quiet ends by the fin timeout", "[unit]") {
+  Faults faults;
+  faults.fin_timeout_ms = 300;
+  const long long ms = runSilentAgent(faults, true, 3000);
+  CHECK(ms >= 250);
+  CHECK(ms < 2000);
+}
+
+TEST_CASE("Session: with both timeouts off, a quiet half-closed session stays open", "[unit]") {
+  Faults faults;
+  faults.keepalive_ms = 50;
+  CHECK(runSilentAgent(faults, true, 1000) == -1);
+}
 
 TEST_CASE("Session: carries bytes both ways and passes the half-close on", "[unit]") {
   runEcho(Faults{}, 4 * 1024 * 1024);

@@ -5,6 +5,7 @@
 
 #include "app/sidecar_app.h"
 #include "common/log.h"
+#include "common/problem_list.h"
 #include "common/rlimit.h"
 #include "config/config_loader.h"
 #include "hub/hub_client.h"
@@ -13,15 +14,22 @@ namespace {
 
 constexpr int kExitConfigInvalid = 2;
 
-int checkConfig(const std::string& path) {
+// Loads `path` for --config and --check-config alike, so both refuse a file for the same
+// reasons with the same words; prints the problems (the first 50: a generated file may have
+// thousands) and returns nullopt when the file is not a valid config.
+std::optional<twinhub::SidecarConfig> loadOrReport(const std::string& path) {
   twinhub::ConfigLoadResult loaded = twinhub::loadConfigFile(path);
-  for (const std::string& error : loaded.errors) std::cerr << error << "\n";
-  if (!loaded.ok()) {
-    std::cerr << path << ": " << loaded.errors.size() << " problem(s)\n";
-    return kExitConfigInvalid;
-  }
-  std::cout << path << ": ok (" << loaded.config.fronts.size() << " front(s), mode "
-            << twinhub::modeName(loaded.config.mode) << ")\n";
+  if (loaded.ok()) return loaded.config;
+  for (const std::string& line : twinhub::listedProblems(loaded.errors)) std::cerr << line << "\n";
+  std::cerr << path << ": " << loaded.errors.size() << " problem(s)\n";
+  return std::nullopt;
+}
+
+int checkConfig(const std::string& path) {
+  std::optional<twinhub::SidecarConfig> config = loadOrReport(path);
+  if (!config) return kExitConfigInvalid;
+  std::cout << path << ": ok (" << config->fronts.size() << " front(s), mode " << twinhub::modeName(config->mode)
+            << ")\n";
   return 0;
 }
 
@@ -33,7 +41,8 @@ int main(int argc, char** argv) {
   std::string config_path, check_path, listen, direct, service = "default", metrics, log_level;
   uint32_t drain_timeout_ms = 0;
   bool version = false;
-  cli.add_option("--config", config_path, "Run from this YAML config file")->check(CLI::ExistingFile);
+  // No CLI::ExistingFile check: its exit status (105) and words differ from --check-config's.
+  cli.add_option("--config", config_path, "Run from this YAML config file");
   cli.add_option("--check-config", check_path, "Validate this config file and exit (0 valid; 2 with every problem as FILE:LINE:COL)");
   cli.add_option("--listen", listen, "Without --config: address of the one front, e.g. 0.0.0.0:7140 or [::]:7140 (port 0: any)");
   cli.add_option("--direct", direct, "Without --config: the agent address the front connects to, e.g. 127.0.0.1:17140");
@@ -56,17 +65,17 @@ int main(int argc, char** argv) {
       std::cerr << "--config cannot be combined with --listen/--direct\n";
       return kExitConfigInvalid;
     }
-    twinhub::ConfigLoadResult loaded = twinhub::loadConfigFile(config_path);
-    for (const std::string& error : loaded.errors) std::cerr << error << "\n";
-    if (!loaded.ok()) return kExitConfigInvalid;
-    config = loaded.config;
+    std::optional<twinhub::SidecarConfig> loaded = loadOrReport(config_path);
+    if (!loaded) return kExitConfigInvalid;
+    config = *loaded;
   } else if (!listen.empty() && !direct.empty()) {
     std::string error;
     auto listen_addr = twinhub::NetAddress::parse(listen, &error);
     auto direct_addr = listen_addr ? twinhub::NetAddress::parse(direct, &error) : std::nullopt;
     std::optional<twinhub::NetAddress> metrics_addr;
     if (direct_addr && !metrics.empty()) metrics_addr = twinhub::NetAddress::parse(metrics, &error);
-    if (!listen_addr || !direct_addr || (!metrics.empty() && !metrics_addr)) {
+    if (metrics_addr) error = twinhub::metricsAddressProblem(*metrics_addr);
+    if (!listen_addr || !direct_addr || (!metrics.empty() && (!metrics_addr || !error.empty()))) {
       std::cerr << error << "\n";
       return kExitConfigInvalid;
     }
@@ -83,8 +92,10 @@ int main(int argc, char** argv) {
     std::cerr << "give --config FILE, or both --listen and --direct (see --help)\n";
     return kExitConfigInvalid;
   }
-  if (drain_timeout_ms) config.proxy.drain_timeout_ms = drain_timeout_ms;
-  if (!log_level.empty()) config.log_level = log_level;
+  twinhub::ConfigOverrides overrides;
+  if (drain_timeout_ms) overrides.drain_timeout_ms = drain_timeout_ms;
+  if (!log_level.empty()) overrides.log_level = log_level;
+  overrides.applyTo(config);
   if (!twinhub::initLogging(config.log_level, "twinhub-sidecar")) {
     std::cerr << "unknown log level '" << config.log_level << "'\n";
     return kExitConfigInvalid;
@@ -96,7 +107,7 @@ int main(int argc, char** argv) {
 
   int status = 0;
   {
-    twinhub::SidecarApp app(config, config_path);
+    twinhub::SidecarApp app(config, config_path, overrides);
     status = app.run();
   }
   twinhub::shutdownHubLibrary();

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 
+#include "common/problem_list.h"
 #include "common/rlimit.h"
 #include "config/config_loader.h"
 
@@ -13,7 +15,13 @@ namespace {
 
 constexpr uint64_t kDrainTickMs = 50;
 
-std::string frontKey(const FrontConfig& front) { return front.listen.toString() + "/" + front.service; }
+// Fronts with the same key across a reload are the same listener. A fixed port can hold only
+// one listener, so it is the key: a front whose service is renamed keeps its socket instead of
+// failing to bind next to itself. Port 0 binds a fresh port each time; the service tells them apart.
+std::string frontKey(const FrontConfig& front) {
+  const std::string listen = front.listen.toString();
+  return front.listen.port() != 0 ? listen : listen + "/" + front.service;
+}
 
 std::vector<HubOptions> hubOptions(const SidecarConfig& config) {
   std::vector<HubOptions> hubs;
@@ -46,8 +54,8 @@ SessionRouterOptions routerOptions(const SidecarConfig& config) {
 
 }  // namespace
 
-SidecarApp::SidecarApp(SidecarConfig config, std::string config_path)
-    : config_(std::move(config)), config_path_(std::move(config_path)) {
+SidecarApp::SidecarApp(SidecarConfig config, std::string config_path, ConfigOverrides overrides)
+    : config_(std::move(config)), config_path_(std::move(config_path)), overrides_(std::move(overrides)) {
   uv_loop_init(&loop_);
   context_ = std::make_unique<ProxyContext>(&loop_);
   direct_factory_ = std::make_unique<DirectConnectionFactory>(*context_);
@@ -110,6 +118,51 @@ void SidecarApp::startHubs() {
   health_->start();
 }
 
+void SidecarApp::startControl() {
+  if (!executor_) return;
+  std::vector<ControlHub> hubs;
+  for (const HubConfig& hub : config_.hubs) hubs.push_back({hub.name, hub.url});
+  if (!config_.state_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config_.state_dir, ec);
+    if (ec) spdlog::error("state_dir {}: {}; applied desired state will not survive a restart", config_.state_dir, ec.message());
+  }
+  control_ = std::make_unique<DesiredStateController>(
+      &loop_, *executor_, std::move(hubs), config_.id, config_.state_dir,
+      [this](FlipAction action, const AppliedState& applied) { onDesiredState(action, applied); });
+  if (std::optional<std::string> mode = control_->restore(modeName(config_.mode))) {
+    config_.mode = *mode == "hub" ? Mode::kHub : Mode::kDirect;
+    metrics_.setMode(modeName(config_.mode));
+  }
+  metrics_.setAppliedGeneration(control_->applied().generation);
+  control_->start();
+}
+
+void SidecarApp::onDesiredState(FlipAction action, const AppliedState& applied) {
+  metrics_.desiredStateChanged(flipActionName(action), applied.generation);
+  const Mode mode = applied.mode == "hub" ? Mode::kHub : Mode::kDirect;
+  if (!draining_) switchMode(mode, "desired state generation " + std::to_string(applied.generation));
+}
+
+bool SidecarApp::switchMode(Mode mode, const std::string& why) {
+  if (mode == config_.mode) return true;
+  if (mode == Mode::kHub && !router_) {
+    spdlog::error("mode hub asked by {}, but no hubs are configured: staying {}", why, modeName(config_.mode));
+    return false;
+  }
+  const Mode previous = config_.mode;
+  config_.mode = mode;
+  if (Status status = applyFronts(config_); !status) {  // existing fronts only change their factory
+    config_.mode = previous;
+    spdlog::error("mode {} asked by {}: {}", modeName(mode), why, status.message());
+    return false;
+  }
+  spdlog::warn("mode {} -> {} ({}): new connections take the new path, open ones keep theirs", modeName(previous),
+               modeName(mode), why);
+  metrics_.setMode(modeName(mode));
+  return true;
+}
+
 int SidecarApp::run() {
   if (config_.metrics) {
     Status status = metrics_.serve(*config_.metrics);
@@ -127,6 +180,7 @@ int SidecarApp::run() {
   uv_signal_start(&sigint_, onSignal, SIGINT);
   uv_signal_start(&sighup_, onSignal, SIGHUP);
   startHubs();
+  startControl();
   if (Status status = applyFronts(config_); !status) {
     spdlog::error("{}", status.message());
     closeAll();
@@ -143,7 +197,7 @@ Status SidecarApp::applyFronts(const SidecarConfig& config) {
   ConnectionFactory* factory = factoryFor(config.mode);
   std::map<std::string, Front*> next;
   std::vector<Front*> opened;
-  std::string errors;
+  std::vector<std::string> errors;
   for (const FrontConfig& fc : config.fronts) {
     const std::string key = frontKey(fc);
     if (auto it = fronts_.find(key); it != fronts_.end()) {
@@ -154,15 +208,19 @@ Status SidecarApp::applyFronts(const SidecarConfig& config) {
     front->setOnDrained([this](Front* f) { onFrontDrained(f); });
     opened.push_back(front);
     next[key] = front;
-    if (Status status = front->listen(); !status) errors += (errors.empty() ? "" : "; ") + status.message();
+    if (Status status = front->listen(); !status) errors.push_back(status.message());
   }
   if (!errors.empty()) {
     for (Front* front : opened) retire(front);
-    return Status::error(errors);
+    return Status::error(joinedProblems(errors));  // 100,000 fronts that fail must not make one 5 MB line
   }
   for (const FrontConfig& fc : config.fronts) {
     Front* front = next[frontKey(fc)];
     if (std::find(opened.begin(), opened.end(), front) == opened.end()) {
+      if (front->settings().service != fc.service) {
+        spdlog::info("front {} on {} now serves {}", front->settings().service, front->boundAddress().toString(),
+                     fc.service);
+      }
       front->update(frontSettings(fc), metrics_.frontStats(fc.service), factory);
     } else if (config.mode == Mode::kHub) {
       spdlog::info("front {} listening on {} (hub)", fc.service, front->boundAddress().toString());
@@ -215,13 +273,14 @@ void SidecarApp::reload() {
   spdlog::info("SIGHUP: reloading {}", config_path_);
   ConfigLoadResult loaded = loadConfigFile(config_path_);
   SidecarConfig& next = loaded.config;
+  overrides_.applyTo(next);
   if (loaded.ok() && next.mode == Mode::kHub && !router_) {
     loaded.errors.push_back(config_path_ + ": mode hub needs the hubs to be configured at start; restart the sidecar");
   }
   if (!loaded.ok()) {
     metrics_.reloadFailed();
     spdlog::warn("reload failed: {} problem(s); the running config stays", loaded.errors.size());
-    for (const std::string& error : loaded.errors) spdlog::warn("  {}", error);
+    for (const std::string& error : listedProblems(loaded.errors)) spdlog::warn("  {}", error);
     return;
   }
   if (next.metrics != config_.metrics) spdlog::warn("the metrics address changes only on restart");
@@ -232,6 +291,12 @@ void SidecarApp::reload() {
   next.hubs = config_.hubs;
   next.serve = config_.serve;
   next.hub = config_.hub;
+  if (control_ && control_->applied().generation != 0 && modeName(next.mode) != control_->applied().mode) {
+    // The file's mode is where a sidecar starts; once the controller has spoken, it rules.
+    spdlog::info("mode stays {} (desired state generation {}), not the file's {}", control_->applied().mode,
+                 control_->applied().generation, modeName(next.mode));
+    next.mode = config_.mode;
+  }
   const SidecarConfig previous = config_;
   config_ = next;  // frontSettings() reads the new proxy tuning
   if (Status status = applyFronts(next); !status) {
@@ -301,6 +366,7 @@ void SidecarApp::closeAll() {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
   health_.reset();  // joins its thread: nothing posts to the executor after this
+  if (control_) control_->close();  // joins its threads too
   if (router_) router_->stop();
   if (executor_) executor_->close();
 }

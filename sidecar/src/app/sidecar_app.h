@@ -17,6 +17,7 @@
 #include "common/loop_executor.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "control/desired_state_controller.h"
 #include "health/health_checker.h"
 #include "hub/session_router.h"
 #include "metrics/metrics.h"
@@ -28,8 +29,9 @@ namespace twinhub {
 
 class SidecarApp {
  public:
-  // `config_path` is re-read on SIGHUP; empty means there is no file to reload.
-  SidecarApp(SidecarConfig config, std::string config_path);
+  // `config_path` is re-read on SIGHUP; empty means there is no file to reload. `overrides` (the
+  // command line's settings) are applied to every reloaded file.
+  SidecarApp(SidecarConfig config, std::string config_path, ConfigOverrides overrides = {});
   ~SidecarApp();
   SidecarApp(const SidecarApp&) = delete;
   SidecarApp& operator=(const SidecarApp&) = delete;
@@ -43,6 +45,12 @@ class SidecarApp {
   static void onDrainTick(uv_timer_t* timer);
 
   void startHubs();
+  // Desired state from the controller (through the hubs): restores the last applied mode, then
+  // watches for new generations.
+  void startControl();
+  void onDesiredState(FlipAction action, const AppliedState& applied);
+  // New connections take `mode`; open ones keep their path. False when hub mode has no hubs.
+  bool switchMode(Mode mode, const std::string& why);
   // Opens fronts that are new, updates those that stay, retires those that are gone. All or
   // nothing: if a new front cannot listen, nothing changes.
   [[nodiscard]] Status applyFronts(const SidecarConfig& config);
@@ -59,6 +67,7 @@ class SidecarApp {
 
   SidecarConfig config_;
   std::string config_path_;
+  ConfigOverrides overrides_;
   uv_loop_t loop_;
   std::unique_ptr<ProxyContext> context_;
   Metrics metrics_;
@@ -66,6 +75,7 @@ class SidecarApp {
   std::unique_ptr<LoopExecutor> executor_;    // when hubs are configured
   std::unique_ptr<SessionRouter> router_;     // when hubs are configured
   std::unique_ptr<HealthChecker> health_;     // when serving
+  std::unique_ptr<DesiredStateController> control_;  // when hubs are configured
   std::map<std::string, Front*> fronts_;      // by listen address and service
   std::unordered_set<Front*> retiring_;       // stopped accepting, connections still open
   uv_signal_t sigterm_;

@@ -89,4 +89,16 @@ struct SidecarConfig {
   HubTuning hub;
 };
 
+// Settings given on the command line. They win over the file's, at start and after every reload
+// (an operator who started a sidecar with --log-level debug keeps debug through a SIGHUP).
+struct ConfigOverrides {
+  std::optional<std::string> log_level;
+  std::optional<uint32_t> drain_timeout_ms;
+
+  void applyTo(SidecarConfig& config) const {
+    if (log_level) config.log_level = *log_level;
+    if (drain_timeout_ms) config.proxy.drain_timeout_ms = *drain_timeout_ms;
+  }
+};
+
 }  // namespace twinhub

@@ -1,16 +1,24 @@
 #include "config/config_loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include "wire/subjects.h"
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
-#include <tuple>
-#include <fstream>
+#include <cstdio>
+#include <cstring>
 #include <initializer_list>
+#include <memory>
 #include <set>
 #include <sstream>
+#include <tuple>
+#include <unordered_map>
+
+#include "common/problem_list.h"
+#include "wire/subjects.h"
 
 namespace twinhub {
 
@@ -24,8 +32,8 @@ class Reader {
   explicit Reader(std::string source) : source_(std::move(source)) {}
 
   void error(const YAML::Mark& mark, const std::string& message) {
-    // yaml-cpp marks are 0-based (-1 when unknown); reports are 1-based.
-    errors_.push_back({std::max(mark.line, 0) + 1, std::max(mark.column, 0) + 1, message});
+    // Messages quote values from the file, which may be of any length.
+    errors_.push_back({line(mark), column(mark), boundedText(message)});
   }
   void error(const YAML::Node& node, const std::string& message) { error(node.Mark(), message); }
 
@@ -92,6 +100,11 @@ class Reader {
     return true;
   }
 
+  // "FILE:LINE:COL", to name a second place in a message.
+  std::string where(const YAML::Mark& mark) const {
+    return source_ + ":" + std::to_string(line(mark)) + ":" + std::to_string(column(mark));
+  }
+
   // Every problem, in file order, as "FILE:LINE:COL: message".
   std::vector<std::string> takeErrors() {
     std::stable_sort(errors_.begin(), errors_.end(),
@@ -105,6 +118,10 @@ class Reader {
   }
 
  private:
+  // yaml-cpp marks are 0-based (-1 when unknown); reports are 1-based.
+  static int line(const YAML::Mark& mark) { return std::max(mark.line, 0) + 1; }
+  static int column(const YAML::Mark& mark) { return std::max(mark.column, 0) + 1; }
+
   struct Problem {
     int line;
     int column;
@@ -112,6 +129,72 @@ class Reader {
   };
   std::string source_;
   std::vector<Problem> errors_;
+};
+
+// What YAML::Load lets through silently, checked on the parser's events (so an alias is one
+// event, not a copy of what it names): a key given twice in one mapping (Load keeps the first,
+// and the second is never checked) and a second document (Load reads only the first).
+class StructureChecker : public YAML::EventHandler {
+ public:
+  explicit StructureChecker(Reader& reader) : reader_(reader) {}
+
+  // Reads every document of `text`; reports problems to the reader. Throws what the parser throws.
+  void check(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(*this)) {
+    }
+  }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) reader_.error(mark, "a second YAML document starts here; the config is one document");
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, nullptr); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, nullptr); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string& value) override {
+    leaf(mark, &value);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    keyAt(mark, nullptr);
+    open_.push_back(std::make_unique<Collection>(false));
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    keyAt(mark, nullptr);
+    open_.push_back(std::make_unique<Collection>(true));
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Collection {
+    explicit Collection(bool map) : is_map(map) {}
+    bool is_map;
+    bool at_key = true;  // in a mapping, nodes alternate: key, value, key, ...
+    std::unordered_map<std::string, YAML::Mark> keys;
+  };
+
+  void leaf(const YAML::Mark& mark, const std::string* scalar) {
+    keyAt(mark, scalar);
+    nodeDone();
+  }
+  void close() {
+    open_.pop_back();
+    nodeDone();
+  }
+  // A node starts at `mark`; if it is a mapping's key, remember it and report a repeat.
+  void keyAt(const YAML::Mark& mark, const std::string* scalar) {
+    if (documents_ > 1 || open_.empty() || !open_.back()->is_map || !open_.back()->at_key || !scalar) return;
+    auto [it, first] = open_.back()->keys.emplace(*scalar, mark);
+    if (!first) reader_.error(mark, "duplicate key \"" + *scalar + "\" (first at " + reader_.where(it->second) + ")");
+  }
+  void nodeDone() {
+    if (!open_.empty() && open_.back()->is_map) open_.back()->at_key = !open_.back()->at_key;
+  }
+
+  Reader& reader_;
+  int documents_ = 0;
+  std::vector<std::unique_ptr<Collection>> open_;
 };
 
 void readSidecar(Reader& r, const YAML::Node& node, SidecarConfig& c) {
@@ -277,7 +360,10 @@ ConfigLoadResult readRoot(Reader& r, const YAML::Node& root) {
   if (root["fronts"]) readFronts(r, root["fronts"], c);
   if (root["metrics"]) {
     NetAddress metrics;
-    if (r.address(root["metrics"], "metrics", &metrics)) c.metrics = metrics;
+    if (r.address(root["metrics"], "metrics", &metrics)) {
+      if (std::string why = metricsAddressProblem(metrics); !why.empty()) r.error(root["metrics"], why);
+      c.metrics = metrics;
+    }
   }
   if (c.mode == Mode::kHub && c.hubs.empty()) r.error(root["mode"].Mark(), "mode hub needs at least one entry under hubs");
   if (c.serve && c.hubs.empty()) r.error(root["serve"].Mark(), "serve offers the agent to the hubs: it needs hubs");
@@ -290,10 +376,18 @@ ConfigLoadResult readRoot(Reader& r, const YAML::Node& root) {
 
 }  // namespace
 
+std::string metricsAddressProblem(const NetAddress& address) {
+  if (!address.isV6()) return "";
+  return "metrics: " + address.toString() +
+         " is IPv6, which the /metrics server cannot bind (Debian's civetweb is built without IPv6); "
+         "use an IPv4 address such as 127.0.0.1:" + std::to_string(address.port());
+}
+
 ConfigLoadResult loadConfigText(const std::string& text, const std::string& source_name) {
   Reader reader(source_name);
   YAML::Node root;
   try {
+    StructureChecker(reader).check(text);
     root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     reader.error(e.mark, "YAML syntax: " + e.msg);
@@ -318,16 +412,54 @@ ConfigLoadResult loadConfigText(const std::string& text, const std::string& sour
   }
 }
 
+namespace {
+
+// Far above any real sidecar's config (a front is one line); stops --config /dev/zero from
+// reading forever and a runaway generator from costing gigabytes of YAML nodes.
+constexpr size_t kMaxConfigBytes = 16 * 1024 * 1024;
+
+// Reads the file at `path` into *text; on failure *why says what went wrong.
+bool readConfigFile(const std::string& path, std::string* text, std::string* why) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) {
+    *why = std::string("cannot read the config file: ") + std::strerror(errno);
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    *why = "is a directory, not a config file";
+    return false;
+  }
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!file) {
+    *why = std::string("cannot read the config file: ") + std::strerror(errno);
+    return false;
+  }
+  char chunk[65536];
+  size_t n = 0;
+  while ((n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) {
+    text->append(chunk, n);
+    if (text->size() > kMaxConfigBytes) {
+      *why = "the config file is larger than " + std::to_string(kMaxConfigBytes >> 20) + " MiB";
+      return false;
+    }
+  }
+  if (std::ferror(file.get())) {
+    *why = std::string("cannot read the config file: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 ConfigLoadResult loadConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::string text, why;
+  if (!readConfigFile(path, &text, &why)) {
     ConfigLoadResult result;
-    result.errors.push_back(path + ":1:1: cannot open file");
+    result.errors.push_back(path + ":1:1: " + why);
     return result;
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return loadConfigText(buffer.str(), path);
+  return loadConfigText(text, path);
 }
 
 }  // namespace twinhub

@@ -1,5 +1,6 @@
 // Loads and validates a sidecar config file. The only code that includes yaml-cpp.
-// Every problem is reported at once, each as "FILE:LINE:COL: message". Any thread.
+// Every problem is reported at once, each as "FILE:LINE:COL: message"; a key given twice in a
+// mapping and a second YAML document are problems too. Any thread.
 #pragma once
 
 #include <string>
@@ -16,8 +17,13 @@ struct ConfigLoadResult {
   bool ok() const { return errors.empty(); }
 };
 
+// A missing file, a directory or an unreadable one is one problem at "PATH:1:1".
 ConfigLoadResult loadConfigFile(const std::string& path);
 // `source_name` is what error messages call the text (normally its file name).
 ConfigLoadResult loadConfigText(const std::string& text, const std::string& source_name);
+
+// Why `address` cannot serve /metrics, or "" when it can. The config file and --metrics both
+// check it, so that an address --check-config accepts also starts.
+std::string metricsAddressProblem(const NetAddress& address);
 
 }  // namespace twinhub

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -31,7 +32,7 @@ struct Metrics::Families {
   explicit Families(prometheus::Registry& r)
       : connections(BuildCounter().Name("twinhub_front_connections_total").Help("Client connections accepted by a front").Register(r)),
         active(BuildGauge().Name("twinhub_front_connections_active").Help("Client connections open now").Register(r)),
-        rejected(BuildCounter().Name("twinhub_front_connections_rejected_total").Help("Client connections refused at the connection limit").Register(r)),
+        rejected(BuildCounter().Name("twinhub_front_connections_rejected_total").Help("Client connections accepted and closed at once, by reason (max_connections, fd_limit)").Register(r)),
         bytes(BuildCounter().Name("twinhub_front_bytes_total").Help("Bytes carried; direction upstream is client to agent").Register(r)),
         connect_failures(BuildCounter().Name("twinhub_upstream_connect_failures_total").Help("Failed or timed-out connects to the agent").Register(r)),
         connect_duration(BuildHistogram().Name("twinhub_upstream_connect_duration_seconds").Help("Time to connect to the agent").Register(r)),
@@ -55,6 +56,8 @@ struct Metrics::Families {
         frames_direct(BuildCounter().Name("twinhub_frames_written_direct_total").Help("DATA frames written to the socket from the hub's delivery thread, by result (whole; partial: the loop wrote the rest)").Register(r)),
         opens_refused(BuildCounter().Name("twinhub_session_opens_refused_total").Help("OPENs this sidecar refused as a server, by reason (capacity, fd_limit, not_serving)").Register(r)),
         sessions_closed_by(BuildCounter().Name("twinhub_sessions_closed_total").Help("Hub sessions ended by a timeout or the peer, by reason (idle_timeout, fin_timeout, peer_timeout, peer_reset)").Register(r)),
+        desired_changes(BuildCounter().Name("twinhub_desired_state_changes_total").Help("Desired state changes applied, by action (apply, confirm, revert: a provisional flip not confirmed by its deadline, expired: arrived after its deadline)").Register(r)),
+        applied_generation(BuildGauge().Name("twinhub_applied_generation").Help("The desired state generation this sidecar applied (0: none, the config's mode)").Register(r)),
         hub_recreated(BuildCounter().Name("twinhub_hub_connections_recreated_total").Help("Hub connections made anew after the client library closed them for good (a server error, a protocol error)").Register(r)) {}
 
   prometheus::Family<prometheus::Counter>& connections;
@@ -83,6 +86,8 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>& frames_direct;
   prometheus::Family<prometheus::Counter>& opens_refused;
   prometheus::Family<prometheus::Counter>& sessions_closed_by;
+  prometheus::Family<prometheus::Counter>& desired_changes;
+  prometheus::Family<prometheus::Gauge>& applied_generation;
   prometheus::Family<prometheus::Counter>& hub_recreated;
 };
 
@@ -90,8 +95,8 @@ namespace {
 
 class PrometheusFrontStats : public FrontStats {
  public:
-  PrometheusFrontStats(prometheus::Counter& connections, prometheus::Gauge& active, prometheus::Counter& rejected,
-                       prometheus::Counter& bytes_up, prometheus::Counter& bytes_down,
+  PrometheusFrontStats(prometheus::Counter& connections, prometheus::Gauge& active,
+                       std::array<prometheus::Counter*, kRefusalReasons> rejected, prometheus::Counter& bytes_up, prometheus::Counter& bytes_down,
                        prometheus::Counter& connect_failures, prometheus::Histogram& connect_duration,
                        prometheus::Histogram& turn_duration, prometheus::Counter& read_paused)
       : connections_(connections),
@@ -109,7 +114,7 @@ class PrometheusFrontStats : public FrontStats {
     active_.Increment();
   }
   void connectionClosed() override { active_.Decrement(); }
-  void connectionRejected() override { rejected_.Increment(); }
+  void connectionRejected(RefusalReason reason) override { rejected_[static_cast<size_t>(reason)]->Increment(); }
   void bytesUpstream(size_t bytes) override { bytes_up_.Increment(static_cast<double>(bytes)); }
   void bytesDownstream(size_t bytes) override { bytes_down_.Increment(static_cast<double>(bytes)); }
   void upstreamConnected(double seconds) override { connect_duration_.Observe(seconds); }
@@ -120,7 +125,7 @@ class PrometheusFrontStats : public FrontStats {
  private:
   prometheus::Counter& connections_;
   prometheus::Gauge& active_;
-  prometheus::Counter& rejected_;
+  std::array<prometheus::Counter*, kRefusalReasons> rejected_;
   prometheus::Counter& bytes_up_;
   prometheus::Counter& bytes_down_;
   prometheus::Counter& connect_failures_;
@@ -240,10 +245,22 @@ std::shared_ptr<FrontStats> Metrics::frontStats(const std::string& service) {
   };
   Families& f = *families_;
   return std::make_shared<PrometheusFrontStats>(
-      f.connections.Add(labels), f.active.Add(labels), f.rejected.Add(labels), f.bytes.Add(with("direction", "upstream")),
+      f.connections.Add(labels), f.active.Add(labels),
+      std::array<prometheus::Counter*, kRefusalReasons>{&f.rejected.Add(with("reason", "max_connections")),
+                                                         &f.rejected.Add(with("reason", "fd_limit"))},
+      f.bytes.Add(with("direction", "upstream")),
       f.bytes.Add(with("direction", "downstream")), f.connect_failures.Add(labels),
       f.connect_duration.Add(labels, latencyBuckets()), f.turn_duration.Add(labels, latencyBuckets()),
       f.read_paused.Add(labels));
+}
+
+void Metrics::desiredStateChanged(const std::string& action, uint64_t generation) {
+  families_->desired_changes.Add({{"action", action}}).Increment();
+  setAppliedGeneration(generation);
+}
+
+void Metrics::setAppliedGeneration(uint64_t generation) {
+  families_->applied_generation.Add({}).Set(static_cast<double>(generation));
 }
 
 void Metrics::reloadSucceeded() { families_->reloads_ok.Increment(); }

@@ -38,6 +38,10 @@ class Metrics {
   void reloadFailed();
   // The sidecar's mode (direct or hub), as twinhub_mode{mode} = 1.
   void setMode(const std::string& mode);
+  // Desired state from the controller: a change by action (apply, confirm, revert, expired) and
+  // the generation applied now.
+  void desiredStateChanged(const std::string& action, uint64_t generation);
+  void setAppliedGeneration(uint64_t generation);
   HubStats& hubStats();
 
   struct Families;  // defined in the .cc

@@ -3,6 +3,11 @@
 // the same. Its target and limits can change at run time (config reload): new connections use
 // the new values, open ones keep theirs.
 //
+// A front accepts for itself (a polled listening socket, not uv_listen) so that every refusal is
+// seen: over max_connections, or at the open-file limit, where a reserved descriptor lets it take
+// the connection off the queue and close it (see FdReserve). Refusals are counted by reason and
+// logged at most once a second, with the count since the previous line.
+//
 // Heap-allocated, owned by the app; stopAccepting() closes the listener, and once it is closed
 // and no connection is left the front calls its drained callback, after which the owner may delete
 // it. Loop thread only.
@@ -21,6 +26,7 @@
 #include "proxy/front_connection.h"
 #include "proxy/front_stats.h"
 #include "proxy/proxy_context.h"
+#include "proxy/refusal_tally.h"
 
 namespace twinhub {
 
@@ -57,19 +63,31 @@ class Front final : public ConnectionOwner {
   void onConnectionClosed(FrontConnection* connection) override;
 
  private:
-  static void onNewConnection(uv_stream_t* server, int status);
-  static void onListenerClosed(uv_handle_t* handle);
-  void accept();
-  void rejectOne();
+  static void onReadable(uv_poll_t* poll, int status, int events);
+  static void onReportTimer(uv_timer_t* timer);
+  static void onResumeTimer(uv_timer_t* timer);
+  static void onHandleClosed(uv_handle_t* handle);
+  [[nodiscard]] int openListener();
+  void acceptPending();
+  void admit(int fd);
+  void refuse(RefusalReason reason);
+  void reportRefusals();
+  void pauseAccepting();
+  void closeHandle(uv_handle_t* handle);
   void checkDrained();
 
   ProxyContext& context_;
   FrontSettings settings_;
   std::shared_ptr<FrontStats> stats_;
   NetAddress bound_;
-  uv_tcp_t listener_;
-  bool listener_closing_ = false;
-  bool listener_closed_ = false;
+  int listen_fd_ = -1;
+  uv_poll_t poll_;             // initialised only once the socket listens
+  bool polling_ = false;
+  uv_timer_t report_timer_;    // the next refusal report, when one is held back
+  uv_timer_t resume_timer_;    // accepting again after a pause at the fd limit
+  int open_handles_ = 0;       // drained only after every handle's close callback
+  bool stopping_ = false;
+  RefusalTally refusals_;
   ConnectionFactory* factory_;
   std::unordered_set<FrontConnection*> connections_;
   std::function<void(Front*)> on_drained_;

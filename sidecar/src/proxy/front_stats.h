@@ -6,12 +6,17 @@
 
 namespace twinhub {
 
+// Why a front turned a client away (the metric's reason label; keep the set small).
+enum class RefusalReason { kMaxConnections, kFdLimit };
+constexpr size_t kRefusalReasons = 2;
+
 class FrontStats {
  public:
   virtual ~FrontStats() = default;
   virtual void connectionOpened() = 0;
   virtual void connectionClosed() = 0;
-  virtual void connectionRejected() = 0;
+  // Accepted and closed at once, without reaching the service.
+  virtual void connectionRejected(RefusalReason reason) = 0;
   virtual void bytesUpstream(size_t bytes) = 0;    // client -> agent
   virtual void bytesDownstream(size_t bytes) = 0;  // agent -> client
   virtual void upstreamConnected(double seconds) = 0;
@@ -26,7 +31,7 @@ class NullFrontStats : public FrontStats {
  public:
   void connectionOpened() override {}
   void connectionClosed() override {}
-  void connectionRejected() override {}
+  void connectionRejected(RefusalReason) override {}
   void bytesUpstream(size_t) override {}
   void bytesDownstream(size_t) override {}
   void upstreamConnected(double) override {}

@@ -1,5 +1,6 @@
 // ProxyContext: what every front and connection of one loop shares: the loop, the read buffer
-// pool and the connection id counter. Owned by the app; loop thread only.
+// pool, the connection id counter and the descriptor fronts keep for the open-file limit.
+// Owned by the app; loop thread only.
 #pragma once
 
 #include <uv.h>
@@ -7,6 +8,7 @@
 #include <cstdint>
 
 #include "proxy/buffer_pool.h"
+#include "proxy/fd_reserve.h"
 
 namespace twinhub {
 
@@ -15,6 +17,7 @@ struct ProxyContext {
   uv_loop_t* loop;
   BufferPool pool;
   uint64_t next_connection_id = 1;
+  FdReserve fd_reserve;
 };
 
 }  // namespace twinhub
