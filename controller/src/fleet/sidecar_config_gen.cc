@@ -47,6 +47,12 @@ void writeServe(std::ostringstream& out, const Fleet& fleet, const Agent& agent,
 
 }  // namespace
 
+std::string stateDirOf(const SidecarLayout& layout, const Machine& machine, const Agent& agent) {
+  std::string root = layout.state_dir;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return root + (root == "/" ? "" : "/") + sidecarId(machine.name, agent.name);
+}
+
 std::string sidecarConfigFileName(const Agent& agent, const Machine& machine) {
   return sidecarId(machine.name, agent.name) + ".yaml";
 }
@@ -62,7 +68,7 @@ std::string sidecarConfigYaml(const Fleet& fleet, const Agent& agent, const Mach
       << "sidecar:\n"
       << "  id: " << sidecarId(machine.name, agent.name) << "\n"
       << "  machine: " << machine.name << "\n"
-      << "  state_dir: " << quoted(l.state_dir) << "\n"
+      << "  state_dir: " << quoted(stateDirOf(l, machine, agent)) << "\n"
       << "mode: direct              # the controller flips it (twinhubctl migrate)\n";
   writeHubs(out, fleet, machine);
   writeServe(out, fleet, agent, ports);

@@ -14,6 +14,11 @@ namespace twinhub::fleet {
 // `machine` is the agent's own machine or one of its replicas'. Expects a fleet without errors.
 std::string sidecarConfigYaml(const Fleet& fleet, const Agent& agent, const Machine& machine);
 
+// "<sidecars.state_dir>/<machine>.<agent>": one directory per sidecar, because a sidecar keeps
+// its applied desired state in <state_dir>/applied-state.json; sidecars of one machine sharing
+// a directory would restore each other's mode after a restart.
+std::string stateDirOf(const SidecarLayout& layout, const Machine& machine, const Agent& agent);
+
 // "<machine>.<agent>.yaml": the file name `sidecar-config --all --out-dir` writes.
 std::string sidecarConfigFileName(const Agent& agent, const Machine& machine);
 

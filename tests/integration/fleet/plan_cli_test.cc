@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "support/process.h"
@@ -125,9 +126,13 @@ TEST_CASE("twinhubctl sidecar-config --all: every generated config passes twinhu
   INFO(r.output);
   REQUIRE(r.status == 0);
   size_t files = 0;
+  std::set<std::string> state_dirs;  // one each: a sidecar keeps its applied state there
   for (const auto& entry : std::filesystem::directory_iterator(out)) {
     ++files;
     const std::string path = entry.path().string();
+    std::smatch state_dir;
+    const std::string text = readFile(path);
+    if (std::regex_search(text, state_dir, std::regex(R"(\n  state_dir: (.*)\n)"))) state_dirs.insert(state_dir[1]);
     const Run check = run(binPath("twinhub-sidecar"), {"--check-config", path});
     INFO(path << "\n" << check.output);
     CHECK(check.status == 0);
@@ -138,6 +143,7 @@ TEST_CASE("twinhubctl sidecar-config --all: every generated config passes twinhu
     CHECK(run(binPath("twinhub-sidecar"), {"--check-config", hub_path}).status == 0);
   }
   CHECK(files == 26);
+  CHECK(state_dirs.size() == 26);
   CHECK(std::filesystem::exists(out + "/pc2.ExperienceTracker.yaml"));
 }
 

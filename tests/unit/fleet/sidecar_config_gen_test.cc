@@ -14,7 +14,7 @@ const std::string kFleet = R"(machines:
     hub: {name: edge, url: nats://127.0.0.1:4223}
   - name: mainpc
     hub: {name: central, urls: [nats://127.0.0.1:4222, nats://127.0.0.2:4222]}
-sidecars: {state_dir: /srv/twin hub, metrics_port_offset: 3000}
+sidecars: {state_dir: /srv/twin hub/, metrics_port_offset: 3000}
 agents:
   - {name: MemoryOrchestratorService, machine: pc2, port: 7140, health_port: 8140}
   - {name: WebThing, machine: pc2, port: 7200, health: http, health_path: /ready, replicas: [mainpc]}
@@ -43,7 +43,7 @@ TEST_CASE("SidecarConfigGen: a zmq agent gets front, moved agent, probe, hubs an
   CHECK(body(yaml) == R"(sidecar:
   id: pc2.MemoryOrchestratorService
   machine: pc2
-  state_dir: "/srv/twin hub"
+  state_dir: "/srv/twin hub/pc2.MemoryOrchestratorService"
 mode: direct              # the controller flips it (twinhubctl migrate)
 hubs:                     # in order of preference: the first is the primary
   - {name: edge, url: "nats://127.0.0.1:4223"}
@@ -56,6 +56,12 @@ fronts:
   - {listen: "0.0.0.0:7140", service: MemoryOrchestratorService, direct: "127.0.0.1:17140"}
 metrics: "127.0.0.1:10140"
 )");
+}
+
+TEST_CASE("SidecarConfigGen: every sidecar of a machine gets its own state directory", "[unit]") {
+  // The sidecar keeps <state_dir>/applied-state.json: a shared directory would mix their modes.
+  CHECK(generate("WebThing", "pc2").find("  state_dir: \"/srv/twin hub/pc2.WebThing\"\n") != std::string::npos);
+  CHECK(generate("WebThing", "mainpc").find("  state_dir: \"/srv/twin hub/mainpc.WebThing\"\n") != std::string::npos);
 }
 
 TEST_CASE("SidecarConfigGen: a replica's config uses its own machine's id and hub order", "[unit]") {
