@@ -11,6 +11,7 @@
 #include <nats/nats.h>
 
 #include "commands.h"
+#include "plan_command.h"
 #include "status/status_table.h"
 
 namespace twinhub::ctl {
@@ -36,8 +37,8 @@ const std::atomic<bool>& stopRequested() { return g_stop; }
 
 int main(int argc, char** argv) {
   using namespace twinhub::ctl;
-  CLI::App app{"twinhubctl: twinhub's controller (fleet health, status)"};
-  app.footer(kFooter);
+  CLI::App app{"twinhubctl: twinhub's controller (fleet health, status, plan, sidecar configs)"};
+  app.footer(std::string(kFooter) + "\n" + kPlanExitHelp);
   app.require_subcommand(1);
   GlobalOptions global;
   app.add_option("--hub", global.hub_args, "A hub as NAME=URL (nats://host:port); repeat, in order of preference");
@@ -48,6 +49,9 @@ int main(int argc, char** argv) {
   addHealthWatch(*health, global, watch, exit_code);
   StatusOptions status;
   addStatus(app, global, status, exit_code);
+  PlanOptions plan;
+  SidecarConfigOptions sidecar_config;
+  addPlanCommands(app, plan, sidecar_config, exit_code);
   app.parse_complete_callback([&] {
     for (const std::string& arg : global.hub_args) {
       HubAddress hub;

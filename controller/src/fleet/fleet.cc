@@ -1,0 +1,48 @@
+#include "fleet/fleet.h"
+
+namespace twinhub::fleet {
+
+const char* healthProtocolName(HealthProtocol protocol) {
+  switch (protocol) {
+    case HealthProtocol::kTcp: return "tcp";
+    case HealthProtocol::kHttp: return "http";
+    case HealthProtocol::kZmq: break;
+  }
+  return "zmq";
+}
+
+namespace {
+template <typename T>
+const T* findByName(const std::vector<T>& items, const std::string& name) {
+  for (const T& item : items) {
+    if (item.name == name) return &item;
+  }
+  return nullptr;
+}
+}  // namespace
+
+const Machine* Fleet::findMachine(const std::string& name) const { return findByName(machines, name); }
+const Agent* Fleet::findAgent(const std::string& name) const { return findByName(agents, name); }
+const External* Fleet::findExternal(const std::string& name) const { return findByName(externals, name); }
+
+const Hub* Fleet::findHub(const std::string& name) const {
+  for (const Machine& m : machines) {
+    if (m.hub.name == name) return &m.hub;
+  }
+  return nullptr;
+}
+
+std::vector<const Hub*> Fleet::hubsFor(const Machine& machine) const {
+  std::vector<const Hub*> out;
+  for (const NamedRef& ref : machine.prefer) {
+    if (const Hub* hub = findHub(ref.name)) out.push_back(hub);
+  }
+  if (!machine.prefer.empty()) return out;
+  out.push_back(&machine.hub);
+  for (const Machine& other : machines) {
+    if (&other != &machine) out.push_back(&other.hub);
+  }
+  return out;
+}
+
+}  // namespace twinhub::fleet
