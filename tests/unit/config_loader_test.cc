@@ -415,6 +415,14 @@ TEST_CASE("ConfigLoader: a second YAML document is refused at its start", "[unit
   CHECK(one.ok());
 }
 
+TEST_CASE("ConfigLoader: input on which yaml-cpp keeps starting documents ends with a problem", "[unit]") {
+  // yaml-cpp 0.7 reports a new document for a lone ',' forever without reading on.
+  for (const char* text : {",", ",,", "a: 1\n,", "- ,"}) {
+    INFO(text);
+    CHECK_FALSE(load(text).ok());
+  }
+}
+
 TEST_CASE("ConfigLoader: an IPv6 metrics address is refused by the check, not at start", "[unit]") {
   ConfigLoadResult r = load(
       "fronts:\n"

@@ -35,7 +35,7 @@ namespace twinhub {
 class Session;
 
 struct SessionSettings {
-  uint32_t window_bytes = 2 * 1024 * 1024;
+  uint32_t window_bytes = 512 * 1024;  // see HubTuning::window_bytes
   uint32_t open_timeout_ms = 900;      // client: OPEN to OPEN_OK
   uint32_t connect_timeout_ms = 2000;  // server: connect to the agent
   uint32_t retransmit_ms = 1000;       // re-send when nothing was acknowledged for this long
