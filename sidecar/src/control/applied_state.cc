@@ -9,20 +9,24 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "wire/desired_state.h"
+
 namespace twinhub {
 
 namespace {
 
 using json = nlohmann::json;
-constexpr const char* kFileName = "applied-state.json";
 constexpr size_t kMaxFileBytes = 64 * 1024;
 
-std::string pathIn(const std::string& dir) { return dir + "/" + kFileName; }
+std::string pathIn(const std::string& dir, const std::string& sidecar_id) {
+  return dir + "/applied-state." + wire::desiredStateKey(sidecar_id) + ".json";  // a safe file name
+}
 
 }  // namespace
 
-std::optional<AppliedState> loadAppliedState(const std::string& dir, std::string* error) {
-  std::ifstream in(pathIn(dir), std::ios::binary);
+std::optional<AppliedState> loadAppliedState(const std::string& dir, const std::string& sidecar_id,
+                                             std::string* error) {
+  std::ifstream in(pathIn(dir, sidecar_id), std::ios::binary);
   if (!in) return std::nullopt;
   std::string text(kMaxFileBytes + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
@@ -39,13 +43,13 @@ std::optional<AppliedState> loadAppliedState(const std::string& dir, std::string
     state.reverted = doc.value("reverted", false);
     if (state.mode != "direct" && state.mode != "hub") throw std::runtime_error("bad mode");
   } catch (const std::exception& e) {
-    if (error) *error = pathIn(dir) + ": unreadable (" + e.what() + "); ignored";
+    if (error) *error = pathIn(dir, sidecar_id) + ": unreadable (" + e.what() + "); ignored";
     return std::nullopt;
   }
   return state;
 }
 
-Status saveAppliedState(const std::string& dir, const AppliedState& state) {
+Status saveAppliedState(const std::string& dir, const std::string& sidecar_id, const AppliedState& state) {
   const json doc = {{"v", 1},
                     {"mode", state.mode},
                     {"primary", state.primary},
@@ -54,7 +58,7 @@ Status saveAppliedState(const std::string& dir, const AppliedState& state) {
                     {"previous_mode", state.previous_mode},
                     {"reverted", state.reverted}};
   const std::string text = doc.dump() + "\n";
-  const std::string path = pathIn(dir), temporary = path + ".tmp";
+  const std::string path = pathIn(dir, sidecar_id), temporary = path + ".tmp";
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::error(temporary + ": " + std::strerror(errno));
   const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;

@@ -1,6 +1,7 @@
 // AppliedState: the desired state a sidecar has applied (mode, generation, whether the flip is
-// still provisional), kept in `<state_dir>/applied-state.json` so that a sidecar restarted while
-// every hub is down comes back in the mode it was last told. Plain value; any thread.
+// still provisional), kept in `<state_dir>/applied-state.<sidecar id>.json` so that a sidecar
+// restarted while every hub is down comes back in the mode it was last told. The file is named
+// by the id, so sidecars of one host may share a state_dir. Plain value; any thread.
 #pragma once
 
 #include <cstdint>
@@ -23,10 +24,11 @@ struct AppliedState {
   bool provisional() const { return provisional_until_ms != 0 && !reverted; }
 };
 
-// Reads `<dir>/applied-state.json`; nullopt when there is none. A file that cannot be parsed is
+// Reads the sidecar's file in `dir`; nullopt when there is none. A file that cannot be parsed is
 // reported in *error and treated as none (the config's mode then rules).
-std::optional<AppliedState> loadAppliedState(const std::string& dir, std::string* error);
+std::optional<AppliedState> loadAppliedState(const std::string& dir, const std::string& sidecar_id,
+                                             std::string* error);
 // Writes it atomically (temporary file, fsync, rename).
-Status saveAppliedState(const std::string& dir, const AppliedState& state);
+Status saveAppliedState(const std::string& dir, const std::string& sidecar_id, const AppliedState& state);
 
 }  // namespace twinhub

@@ -17,7 +17,7 @@ int64_t wallClockMs() {
 
 DesiredStateController::DesiredStateController(uv_loop_t* loop, LoopExecutor& executor, std::vector<ControlHub> hubs,
                                                std::string sidecar_id, std::string state_dir, OnChange on_change)
-    : state_dir_(std::move(state_dir)), on_change_(std::move(on_change)) {
+    : state_dir_(std::move(state_dir)), sidecar_id_(sidecar_id), on_change_(std::move(on_change)) {
   uv_timer_init(loop, &timer_);
   timer_.data = this;
   watcher_ = std::make_unique<DesiredStateWatcher>(
@@ -34,7 +34,7 @@ std::optional<std::string> DesiredStateController::restore(const std::string& co
   applied_.mode = config_mode;
   if (state_dir_.empty()) return std::nullopt;
   std::string error;
-  std::optional<AppliedState> loaded = loadAppliedState(state_dir_, &error);
+  std::optional<AppliedState> loaded = loadAppliedState(state_dir_, sidecar_id_, &error);
   if (!error.empty()) spdlog::warn("{}", error);
   if (!loaded) return std::nullopt;
   applied_ = *loaded;
@@ -93,7 +93,7 @@ void DesiredStateController::handle(const FlipDecision& decision, const std::str
 
 void DesiredStateController::persist() {
   if (state_dir_.empty()) return;
-  if (Status status = saveAppliedState(state_dir_, applied_); !status) {
+  if (Status status = saveAppliedState(state_dir_, sidecar_id_, applied_); !status) {
     spdlog::error("desired state: not persisted: {}", status.message());
   }
 }

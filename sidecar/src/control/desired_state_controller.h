@@ -50,6 +50,7 @@ class DesiredStateController {
   uv_timer_t timer_;
   std::unique_ptr<DesiredStateWatcher> watcher_;
   std::string state_dir_;
+  std::string sidecar_id_;
   OnChange on_change_;
   AppliedState applied_;
   bool closed_ = false;

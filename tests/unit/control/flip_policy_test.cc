@@ -124,19 +124,21 @@ TEST_CASE("AppliedState: survives a save and load; a damaged file is reported an
   REQUIRE(mkdtemp(pattern) != nullptr);
   const std::string dir = pattern;
   std::string error;
-  CHECK_FALSE(loadAppliedState(dir, &error).has_value());
+  CHECK_FALSE(loadAppliedState(dir, "pc2.A", &error).has_value());
   CHECK(error.empty());
   AppliedState a = startingIn("hub");
   a.generation = 12;
   a.provisional_until_ms = 99;
   a.previous_mode = "direct";
-  REQUIRE(saveAppliedState(dir, a));
-  auto back = loadAppliedState(dir, &error);
+  REQUIRE(saveAppliedState(dir, "pc2.A", a));
+  auto back = loadAppliedState(dir, "pc2.A", &error);
   REQUIRE(back.has_value());
   CHECK(*back == a);
-  std::ofstream(dir + "/applied-state.json") << "{\"mode\": \"warp\", \"generation\": 1}";
-  CHECK_FALSE(loadAppliedState(dir, &error).has_value());
-  CHECK(error.find("applied-state.json") != std::string::npos);
-  CHECK_FALSE(saveAppliedState(dir + "/missing/dir", a));
+  // Another sidecar's file in the same directory is its own.
+  CHECK_FALSE(loadAppliedState(dir, "pc2.B", &error).has_value());
+  std::ofstream(dir + "/applied-state.pc2.A.json") << "{\"mode\": \"warp\", \"generation\": 1}";
+  CHECK_FALSE(loadAppliedState(dir, "pc2.A", &error).has_value());
+  CHECK(error.find("applied-state.pc2.A.json") != std::string::npos);
+  CHECK_FALSE(saveAppliedState(dir + "/missing/dir", "pc2.A", a));
   std::filesystem::remove_all(dir);
 }
