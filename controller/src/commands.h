@@ -42,4 +42,9 @@ struct StatusOptions {
 };
 void addStatus(CLI::App& app, GlobalOptions& global, StatusOptions& options, int& exit_code);
 
+struct MigrateOptions;
+struct RollbackOptions;
+void addMigrate(CLI::App& app, GlobalOptions& global, MigrateOptions& options, int& exit_code);
+void addRollback(CLI::App& app, GlobalOptions& global, RollbackOptions& options, int& exit_code);
+
 }  // namespace twinhub::ctl

@@ -11,6 +11,7 @@
 #include <nats/nats.h>
 
 #include "commands.h"
+#include "migrate/migration.h"
 #include "plan_command.h"
 #include "status/status_table.h"
 
@@ -37,8 +38,8 @@ const std::atomic<bool>& stopRequested() { return g_stop; }
 
 int main(int argc, char** argv) {
   using namespace twinhub::ctl;
-  CLI::App app{"twinhubctl: twinhub's controller (fleet health, status, plan, sidecar configs)"};
-  app.footer(std::string(kFooter) + "\n" + kPlanExitHelp);
+  CLI::App app{"twinhubctl: twinhub's controller (fleet health, status, plan, sidecar configs, migrate, rollback)"};
+  app.footer(std::string(kFooter) + "\n" + kPlanExitHelp + "\n" + kMigrateExitHelp);
   app.require_subcommand(1);
   GlobalOptions global;
   app.add_option("--hub", global.hub_args, "A hub as NAME=URL (nats://host:port); repeat, in order of preference");
@@ -52,6 +53,10 @@ int main(int argc, char** argv) {
   PlanOptions plan;
   SidecarConfigOptions sidecar_config;
   addPlanCommands(app, plan, sidecar_config, exit_code);
+  MigrateOptions migrate;
+  addMigrate(app, global, migrate, exit_code);
+  RollbackOptions rollback;
+  addRollback(app, global, rollback, exit_code);
   app.parse_complete_callback([&] {
     for (const std::string& arg : global.hub_args) {
       HubAddress hub;

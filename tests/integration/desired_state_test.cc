@@ -13,7 +13,7 @@
 
 #include "support/hub_fixtures.h"
 #include "support/process.h"
-#include "wire/desired_state.h"
+#include "control_wire/desired_state.h"
 
 namespace twinhub::test {
 namespace {

@@ -137,6 +137,7 @@ void Aggregator::handleBeat(Received& message) {
     return;
   }
   metrics_->beat(message.hub, std::max<double>(0, message.received_at_ms - decoded.value->ts_ms) / 1000.0);
+  if (on_beat_) on_beat_(*decoded.value);
 }
 
 void Aggregator::tick(int64_t now_ms) {

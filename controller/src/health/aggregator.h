@@ -38,6 +38,9 @@ class Aggregator {
  public:
   // Each alert and recovery, as published, goes to on_alert (e.g. a line on stdout).
   using AlertSink = std::function<void(const std::string& subject, const std::string& json)>;
+  // Every valid beat, each copy (one per hub it came through), as the detector takes it.
+  using BeatSink = std::function<void(const health::Heartbeat& beat)>;
+  void setBeatSink(BeatSink sink) { on_beat_ = std::move(sink); }
 
   Aggregator(AggregatorOptions options, AlertSink on_alert);
   ~Aggregator();
@@ -63,6 +66,7 @@ class Aggregator {
 
   AggregatorOptions options_;
   AlertSink on_alert_;
+  BeatSink on_beat_;
   FleetDetector detector_;
   Inbox inbox_;
   std::vector<std::unique_ptr<HubLink>> links_;

@@ -33,7 +33,8 @@ json encodeStats(const BeatStats& s) {
   json out = {{"sessions_opened", s.sessions_opened},
               {"sessions_active", s.sessions_active},
               {"connect_failures", s.connect_failures},
-              {"errors", s.errors}};
+              {"errors", s.errors},
+              {"turns", s.turns}};
   putOptional(out, "turn_p50_ms", s.turn_p50_ms);
   putOptional(out, "turn_p99_ms", s.turn_p99_ms);
   return out;
@@ -81,6 +82,7 @@ BeatStats decodeStats(JsonFields& f) {
   s.sessions_active = st.uint("sessions_active", kMaxCounter);
   s.connect_failures = st.uint("connect_failures", kMaxCounter);
   s.errors = st.uint("errors", kMaxCounter);
+  s.turns = st.optionalUint("turns", kMaxCounter, 0);
   s.turn_p50_ms = st.optionalNumber("turn_p50_ms", 0, kMaxLatencyMs);
   s.turn_p99_ms = st.optionalNumber("turn_p99_ms", 0, kMaxLatencyMs);
   if (!st.ok()) f.fail(st.error());

@@ -47,6 +47,7 @@ struct BeatStats {
   uint64_t sessions_active = 0;
   uint64_t connect_failures = 0;
   uint64_t errors = 0;
+  uint64_t turns = 0;  // requests answered (a request's first byte to its answer's first byte)
   std::optional<double> turn_p50_ms;  // absent when no turn completed
   std::optional<double> turn_p99_ms;
   bool operator==(const BeatStats&) const = default;

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "wire/desired_state.h"
+#include "control_wire/desired_state.h"
 
 namespace twinhub {
 

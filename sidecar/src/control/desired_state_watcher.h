@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "common/loop_executor.h"
-#include "wire/desired_state.h"
+#include "control_wire/desired_state.h"
 
 namespace twinhub {
 

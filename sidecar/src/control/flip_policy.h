@@ -16,7 +16,7 @@
 #include <string>
 
 #include "control/applied_state.h"
-#include "wire/desired_state.h"
+#include "control_wire/desired_state.h"
 
 namespace twinhub {
 

@@ -29,6 +29,7 @@ health::BeatStats BeatStatsCollector::take() {
   s.sessions_active = active_;
   s.connect_failures = connect_failures_;
   s.errors = errors_;
+  s.turns = turns_seen_;
   if (!turns_ms_.empty()) {
     std::sort(turns_ms_.begin(), turns_ms_.end());
     s.turn_p50_ms = percentile(turns_ms_, 0.50);

@@ -7,7 +7,7 @@
 
 #include "control/applied_state.h"
 #include "control/flip_policy.h"
-#include "wire/desired_state.h"
+#include "control_wire/desired_state.h"
 
 using namespace twinhub;
 

@@ -1,4 +1,4 @@
-#include "wire/desired_state.h"
+#include "control_wire/desired_state.h"
 
 #include <nlohmann/json.hpp>
 
