@@ -151,6 +151,7 @@ void SidecarApp::onDesiredState(FlipAction action, const AppliedState& applied) 
   metrics_.desiredStateChanged(flipActionName(action), applied.generation);
   const Mode mode = applied.mode == "hub" ? Mode::kHub : Mode::kDirect;
   if (!draining_) switchMode(mode, "desired state generation " + std::to_string(applied.generation));
+  if (heartbeat_) heartbeat_->beatNow();  // the controller waits for this generation in a beat
 }
 
 bool SidecarApp::switchMode(Mode mode, const std::string& why) {
