@@ -43,6 +43,7 @@ ensure_dockerd() {
   mkdir -p "$docker_root"/{data,exec}
   # A dockerd of ours that died leaves a pidfile and maybe an nsfs mount behind.
   rm -f "$docker_root/docker.pid" "$docker_root/docker.sock"
+  rm -rf "$docker_root/base/"*.part
   nice -n 10 /usr/sbin/dockerd --data-root "$docker_root/data" --exec-root "$docker_root/exec" \
     --pidfile "$docker_root/docker.pid" -H "$DOCKER_HOST" \
     >"$docker_root/dockerd.log" 2>&1 &
@@ -94,7 +95,8 @@ Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 Acquire::Languages "none";
 APT::Install-Recommends "false";'
-    nice -n 10 mmdebstrap --variant=minbase --quiet \
+    # Debian's python3 for mmtarfilter, not a python a user's PATH puts first (pyenv).
+    PATH=/usr/sbin:/usr/bin:/sbin:/bin nice -n 10 mmdebstrap --variant=minbase --format=tar --quiet \
       --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
       --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
       --dpkgopt='path-exclude=/usr/share/info/*' \

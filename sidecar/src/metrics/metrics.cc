@@ -1,5 +1,7 @@
 #include "metrics/metrics.h"
 
+#include "metrics/probe_endpoints.h"
+
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
@@ -138,9 +140,10 @@ const char* roleName(SessionRole role) { return role == SessionRole::kClient ? "
 
 class PrometheusHubStats : public HubStats {
  public:
-  explicit PrometheusHubStats(Metrics::Families& f) : f_(f) {}
+  PrometheusHubStats(Metrics::Families& f, ReadinessState& readiness) : f_(f), readiness_(readiness) {}
   void hubState(const std::string& hub, HubState state) override {
     f_.hub_state.Add({{"hub", hub}}).Set(static_cast<double>(state));
+    readiness_.setHubState(hub, state);
   }
   void activeHub(const std::string& hub, bool active) override { f_.hub_active.Add({{"hub", hub}}).Set(active ? 1 : 0); }
   void failover(const std::string& from, const std::string& to) override {
@@ -170,6 +173,7 @@ class PrometheusHubStats : public HubStats {
 
  private:
   Metrics::Families& f_;
+  ReadinessState& readiness_;
 };
 
 }  // namespace
@@ -177,13 +181,15 @@ class PrometheusHubStats : public HubStats {
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       families_(std::make_unique<Families>(*registry_)),
-      hub_stats_(std::make_unique<PrometheusHubStats>(*families_)) {}
+      readiness_(std::make_shared<ReadinessState>()),
+      hub_stats_(std::make_unique<PrometheusHubStats>(*families_, *readiness_)) {}
 
 HubStats& Metrics::hubStats() { return *hub_stats_; }
 
 void Metrics::setMode(const std::string& mode) {
   families_->mode.Add({{"mode", "direct"}}).Set(mode == "direct" ? 1 : 0);
   families_->mode.Add({{"mode", "hub"}}).Set(mode == "hub" ? 1 : 0);
+  readiness_->setMode(mode);
 }
 
 namespace {
@@ -219,7 +225,8 @@ Metrics::~Metrics() {
 Status Metrics::serve(const NetAddress& address) {
   try {
     // One serving thread: scrapes are rare and each thread costs memory.
-    exposer_ = std::make_unique<prometheus::Exposer>(address.toString(), 1);
+    probes_ = std::make_unique<ProbeEndpoints>(readiness_);
+    exposer_ = std::make_unique<prometheus::Exposer>(address.toString(), 1, probes_->callbacks());
   } catch (const std::exception& e) {
     return Status::error("metrics " + address.toString() + ": " + e.what());
   }
@@ -232,6 +239,7 @@ Status Metrics::serve(const NetAddress& address) {
     std::string error;
     if (auto parsed = NetAddress::parse(host + ":" + std::to_string(ports.front()), &error)) bound = *parsed;
   }
+  probes_->bind(bound.port());
   serving_ = bound;
   return Status::ok();
 }

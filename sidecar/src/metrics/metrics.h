@@ -1,4 +1,5 @@
-// Metrics: the sidecar's Prometheus registry and, when configured, the /metrics endpoint.
+// Metrics: the sidecar's Prometheus registry and, when configured, the /metrics endpoint, with
+// /healthz and /readyz beside it (probe_endpoints.h; readiness from readiness()).
 // Metric families are declared once here; names start with twinhub_, are in base units, and
 // carry only low-cardinality labels (service, direction, result). Counters and histograms are
 // thread-safe (prometheus-cpp); the endpoint serves from its own threads.
@@ -11,6 +12,7 @@
 #include "common/net_address.h"
 #include "common/status.h"
 #include "hub/hub_stats.h"
+#include "metrics/readiness.h"
 #include "proxy/front_stats.h"
 
 namespace prometheus {
@@ -20,6 +22,8 @@ class Exposer;
 
 namespace twinhub {
 
+class ProbeEndpoints;
+
 class Metrics {
  public:
   Metrics();
@@ -27,7 +31,7 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // Starts serving GET /metrics on `address` (port 0: any free port).
+  // Starts serving GET /metrics, /healthz and /readyz on `address` (port 0: any free port).
   [[nodiscard]] Status serve(const NetAddress& address);
   // The bound address once serving.
   std::optional<NetAddress> servingAddress() const { return serving_; }
@@ -43,13 +47,17 @@ class Metrics {
   void desiredStateChanged(const std::string& action, uint64_t generation);
   void setAppliedGeneration(uint64_t generation);
   HubStats& hubStats();
+  // What /readyz answers from; hub states and the mode are fed in here, the app reports the rest.
+  ReadinessState& readiness() { return *readiness_; }
 
   struct Families;  // defined in the .cc
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> families_;
+  std::shared_ptr<ReadinessState> readiness_;
   std::unique_ptr<HubStats> hub_stats_;
+  std::unique_ptr<ProbeEndpoints> probes_;  // outlives exposer_, whose threads call it
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::optional<NetAddress> serving_;
 };
