@@ -4,6 +4,8 @@
 //
 // Real processes (twinhub-sidecar, nats-server) and sockets, 127.0.0.1 only, ports 0; every wait
 // is a condition with a deadline.
+#include <csignal>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
