@@ -44,6 +44,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+trap 'dlog "failed at line $LINENO: $BASH_COMMAND"' ERR
 trap 'exit 130' INT TERM
 
 ensure_packages docker-compose python3-zmq curl util-linux
@@ -85,7 +86,7 @@ done
 dlog "every sidecar ready $((SECONDS - t_up)) s after up"
 
 sim_stats() {  # the agent-sim ledger of SERVICE on HEALTH_PORT, as JSON
-  in_netns "$1" python3 - "$2" <<'PY'
+  in_netns "$1" /usr/bin/python3 - "$2" <<'PY'
 import json, sys, zmq
 s = zmq.Context().socket(zmq.REQ)
 s.setsockopt(zmq.RCVTIMEO, 3000)
@@ -95,7 +96,7 @@ s.send_string(json.dumps({"action": "sim_stats"}))
 print(s.recv_string())
 PY
 }
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+field() { /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 load() {  # load PORT RUN_ID REQUESTS CLIENTS PAUSE_MS: through the caller's sidecar
   "${compose[@]}" exec -T caller twinhub-zmq-load --connect "127.0.0.1:$1" --run-id "$2" \
     --requests "$3" --clients "$4" --pause-ms "$5" --timeout-ms 5000
@@ -121,7 +122,8 @@ served_since() { echo $(( $(field "$(sim_stats "$1" "$2")" served) - $(field "$3
 under_way() { (( $(served_since agent-memory 18140 "$before_mem") >= requests * clients / 4 )); }
 wait_until 60 "traffic to be under way" under_way
 "${compose[@]}" kill -s KILL edge >/dev/null 2>&1
-dlog "killed the edge hub's container after $((SECONDS - t_load)) s of traffic"
+at_kill=$(sim_stats agent-memory 18140)
+dlog "killed the edge hub's container after $((SECONDS - t_load)) s of traffic, $(served_since agent-memory 18140 "$before_mem") of $((requests * clients)) MemoryOrchestratorService requests served"
 
 rc_mem=0 rc_learn=0
 wait "$load_mem" || rc_mem=$?
@@ -140,6 +142,9 @@ check_ledger() {  # SERVICE HEALTH_PORT BEFORE
   ((served == requests * clients && unique == served && dups == 0)) || ddie "$1: a request was lost or served twice"
 }
 check_ledger agent-memory 18140 "$before_mem"
+after_kill=$(served_since agent-memory 18140 "$at_kill")
+dlog "agent-memory served $after_kill requests after the kill"
+((after_kill > 0)) || ddie "the traffic ended before the edge hub was killed: nothing was tested"
 check_ledger agent-learning 18141 "$before_learn"
 
 metric() { in_netns "$1" curl -s -m 2 http://127.0.0.1:9140/metrics | awk -v n="$2" '$1 ~ "^"n {s += $2} END {print s + 0}'; }
@@ -149,7 +154,7 @@ dlog "caller's sidecar: twinhub_hub_failovers_total $failovers"
 
 # Prometheus scraped every sidecar and the Pushgateway, and has a twinhub metric.
 prom_query() { in_netns prometheus curl -s -m 3 --data-urlencode "query=$1" http://127.0.0.1:9090/api/v1/query; }
-targets_up() { [[ $(prom_query 'sum(up{job="twinhub-sidecar"}) + sum(up{job="pushgateway"})' | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)') == 4 ]]; }
+targets_up() { [[ $(prom_query 'sum(up{job="twinhub-sidecar"}) + sum(up{job="pushgateway"})' | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)') == 4 ]]; }
 wait_until 30 "Prometheus to see 3 sidecars and the Pushgateway up" targets_up
 has_failover() { prom_query 'sum(twinhub_hub_failovers_total{machine="mainpc"})' | grep -q '"value":\[[^]]*"[1-9]'; }
 wait_until 30 "Prometheus to scrape the caller's failover count" has_failover
