@@ -8,7 +8,8 @@
 #
 # usage: deploy/compose/smoke.sh
 #
-# Environment: REQUESTS per client (default 1500), CLIENTS per service (4), KEEP_UP=1 leaves the
+# Environment: REQUESTS per client (default 1500), CLIENTS per service (4), PAUSE_MS between a
+# client's requests (10), KEEP_UP=1 leaves the
 # stack running (take it down with: docker-compose -p twinhubsmoke -f deploy/compose/docker-compose.yml down -v),
 # plus deploy/docker/lib.sh's (DOCKER_HOST, KEEP_DOCKERD, TWINHUB_DOCKER_ROOT). The images are
 # built by deploy/docker/build-image.sh when missing.
@@ -22,6 +23,9 @@ source "$root/deploy/docker/lib.sh"
 
 requests=${REQUESTS:-1500}
 clients=${CLIENTS:-4}
+# A pause between each client's requests spreads the traffic over ~20 s, so that the hub is
+# killed in its middle however slow docker-compose exec is to start the load.
+pause_ms=${PAUSE_MS:-10}
 project=twinhubsmoke
 t_start=$SECONDS
 compose=(docker-compose -p "$project" -f "$here/docker-compose.yml")
@@ -61,11 +65,15 @@ fi
 t_up=$SECONDS
 "${compose[@]}" up -d >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; ddie "docker-compose up failed"; }
 
-pid_of() {  # the host pid of SERVICE's container (its network namespace)
-  local id
-  id=$("${compose[@]}" ps -q "$1")
-  [[ -n $id ]] || return 1
-  dk inspect -f '{{.State.Pid}}' "$id"
+declare -A pids=()
+pid_of() {  # the host pid of SERVICE's container (its network namespace), looked up once
+  if [[ -z ${pids[$1]:-} ]]; then
+    local id
+    id=$("${compose[@]}" ps -q "$1")
+    [[ -n $id ]] || return 1
+    pids[$1]=$(dk inspect -f '{{.State.Pid}}' "$id")
+  fi
+  echo "${pids[$1]}"
 }
 # Runs a command in SERVICE's network namespace with this host's tools (the images have no curl
 # or python): a sidecar is reached on the 127.0.0.1 of its agent.
@@ -80,6 +88,10 @@ wait_until() {  # wait_until SECONDS WHAT COMMAND...
   done
 }
 ready() { [[ $(http_code "$1" 9140 /readyz) == 200 ]]; }
+for svc in agent-memory agent-learning caller prometheus; do
+  wait_until 30 "$svc's container" pid_of "$svc" >/dev/null
+  pid_of "$svc" >/dev/null  # fills the cache in this shell
+done
 for svc in agent-memory agent-learning caller; do
   wait_until 60 "the sidecar beside $svc to be ready (/readyz)" ready "$svc"
 done
@@ -112,14 +124,14 @@ before_mem=$(sim_stats agent-memory 18140)
 before_learn=$(sim_stats agent-learning 18141)
 dlog "traffic: $clients clients x $requests requests to each service, edge killed in the middle"
 t_load=$SECONDS
-load 7140 "smoke-mem-$$" "$requests" "$clients" 2 >"$work/load-mem.log" 2>&1 &
+load 7140 "smoke-mem-$$" "$requests" "$clients" "$pause_ms" >"$work/load-mem.log" 2>&1 &
 load_mem=$!
-load 7141 "smoke-learn-$$" "$requests" "$clients" 2 >"$work/load-learn.log" 2>&1 &
+load 7141 "smoke-learn-$$" "$requests" "$clients" "$pause_ms" >"$work/load-learn.log" 2>&1 &
 load_learn=$!
 
-# Kill the edge hub once both agents have served a good part of the traffic.
+# Kill the edge hub once a tenth of the traffic is served.
 served_since() { echo $(( $(field "$(sim_stats "$1" "$2")" served) - $(field "$3" served) )); }
-under_way() { (( $(served_since agent-memory 18140 "$before_mem") >= requests * clients / 4 )); }
+under_way() { (( $(served_since agent-memory 18140 "$before_mem") >= requests * clients / 10 )); }
 wait_until 60 "traffic to be under way" under_way
 "${compose[@]}" kill -s KILL edge >/dev/null 2>&1
 at_kill=$(sim_stats agent-memory 18140)
