@@ -36,12 +36,16 @@ build() {
     { dlog "build of $tag failed; again with output:"; nice -n 10 "$docker_bin" build -f "$file" --build-arg BASE="$base_image" "$@" -t "$tag" "$context" >&2; exit 1; }
   dlog "$tag built in $((SECONDS - t)) s"
 }
+# The build stage is tagged too: the legacy builder's cache is its intermediate images, and
+# untagged ones are pruned below, which would throw the -dev packages' layer away each time.
+build "${image%%:*}-build:${image##*:}" "$root/Dockerfile" "$root" --build-arg JOBS="${JOBS:-1}" --target build
 build "$image" "$root/Dockerfile" "$root" --build-arg JOBS="${JOBS:-1}"
 if [[ ${ONLY:-} != project ]]; then
   build "$hub_image" "$here/Dockerfile.hub" "$root"
   build "$prom_image" "$here/Dockerfile.prometheus" "$root"
 fi
-# Dangling images from earlier builds of the same tags would pile up in the data-root.
+# Dangling images from earlier builds of the same tags would pile up in the data-root (the
+# tags above keep the current build's cache).
 dk image prune -f >/dev/null
 for t in "$image" "$hub_image" "$prom_image"; do
   dk image inspect "$t" >/dev/null 2>&1 || continue
