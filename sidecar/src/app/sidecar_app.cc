@@ -187,7 +187,7 @@ int SidecarApp::run() {
     return 1;
   }
   metrics_.readiness().setFrontsBound(true);
-  checkDirectTargets();
+  reportDirectTargets();
   spdlog::info("sidecar {} running: mode {}, {} front(s), {} hub(s){}", config_.id, modeName(config_.mode),
                fronts_.size(), config_.hubs.size(), config_.serve ? ", serving " + config_.serve->service : "");
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -313,37 +313,17 @@ void SidecarApp::reload() {
     metrics_.setMode(modeName(config_.mode));
   }
   spdlog::set_level(spdlog::level::from_str(config_.log_level));
-  checkDirectTargets();
+  reportDirectTargets();
   metrics_.reloadSucceeded();
   spdlog::info("reload ok: {} front(s), mode {}", fronts_.size(), modeName(config_.mode));
 }
 
-void SidecarApp::checkDirectTargets() {
-  std::map<std::string, NetAddress> targets;
+void SidecarApp::reportDirectTargets() {
+  std::vector<std::string> targets;
   for (const FrontConfig& front : config_.fronts) {
-    if (front.direct) targets.emplace(front.direct->toString(), *front.direct);
+    if (front.direct) targets.push_back(front.direct->toString());
   }
-  std::vector<std::string> names;
-  for (const auto& [name, address] : targets) names.push_back(name);
-  metrics_.readiness().setDirectTargets(names);
-  for (auto it = direct_checks_.begin(); it != direct_checks_.end();) {
-    it = targets.count(it->first) ? std::next(it) : direct_checks_.erase(it);
-  }
-  for (const auto& [name, address] : targets) {
-    if (direct_checks_.count(name)) continue;
-    ProbeConfig probe;
-    probe.type = ProbeType::kTcp;
-    probe.address = address;
-    probe.interval_ms = 1000;
-    probe.timeout_ms = 300;
-    probe.rise = 1;
-    ReadinessState& readiness = metrics_.readiness();
-    auto checker = std::make_unique<HealthChecker>(probe, [&readiness, name](bool reachable, const std::string&) {
-      readiness.setDirectReachable(name, reachable);  // the checker's thread; ReadinessState locks
-    });
-    checker->start();
-    direct_checks_.emplace(name, std::move(checker));
-  }
+  metrics_.readiness().setDirectTargets(targets);
 }
 
 void SidecarApp::beginDrain() {
@@ -398,7 +378,6 @@ void SidecarApp::closeAll() {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
   health_.reset();  // joins its thread: nothing posts to the executor after this
-  direct_checks_.clear();
   if (control_) control_->close();  // joins its threads too
   if (router_) router_->stop();
   if (executor_) executor_->close();

@@ -57,8 +57,8 @@ class SidecarApp {
   FrontSettings frontSettings(const FrontConfig& front) const;
   ConnectionFactory* factoryFor(Mode mode);
   void reload();
-  // /readyz in direct mode: a TCP check of every front's direct target, rebuilt when they change.
-  void checkDirectTargets();
+  // Tells /readyz the fronts' direct targets (checked when it is asked).
+  void reportDirectTargets();
   void beginDrain();
   void forceExit();
   void abortEverything();
@@ -78,7 +78,6 @@ class SidecarApp {
   std::unique_ptr<SessionRouter> router_;     // when hubs are configured
   std::unique_ptr<HealthChecker> health_;     // when serving
   std::unique_ptr<DesiredStateController> control_;  // when hubs are configured
-  std::map<std::string, std::unique_ptr<HealthChecker>> direct_checks_;  // by target address
   std::map<std::string, Front*> fronts_;      // by listen address and service
   std::unordered_set<Front*> retiring_;       // stopped accepting, connections still open
   uv_signal_t sigterm_;

@@ -1,6 +1,40 @@
 #include "metrics/readiness.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/net_address.h"
+
 namespace twinhub {
+
+namespace {
+constexpr int kTargetTimeoutMs = 300;
+}  // namespace
+
+bool tcpConnects(const std::string& target, int timeout_ms) {
+  std::optional<NetAddress> address = NetAddress::parse(target, nullptr);
+  if (!address) return false;
+  int fd = ::socket(address->isV6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const socklen_t len = address->isV6() ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  bool ok = ::connect(fd, address->sockaddrPtr(), len) == 0;
+  if (!ok && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    int error = 0;
+    socklen_t error_len = sizeof(error);
+    ok = ::poll(&p, 1, timeout_ms) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &error_len) == 0 && error == 0;
+  }
+  ::close(fd);
+  return ok;
+}
+
+ReadinessState::ReadinessState() : ReadinessState([](const std::string& t) { return tcpConnects(t, kTargetTimeoutMs); }) {}
+
+ReadinessState::ReadinessState(TargetCheck check) : check_(std::move(check)) {}
 
 ReadinessVerdict evaluateReadiness(const ReadinessInputs& in) {
   if (in.draining) return {false, "draining"};
@@ -39,23 +73,21 @@ void ReadinessState::setHubState(const std::string& hub, HubState state) {
 
 void ReadinessState::setDirectTargets(const std::vector<std::string>& targets) {
   std::lock_guard lock(mutex_);
-  std::map<std::string, bool> next;
-  for (const std::string& target : targets) {
-    auto it = inputs_.direct_targets.find(target);
-    next[target] = it != inputs_.direct_targets.end() && it->second;
-  }
-  inputs_.direct_targets = std::move(next);
-}
-
-void ReadinessState::setDirectReachable(const std::string& target, bool reachable) {
-  std::lock_guard lock(mutex_);
-  auto it = inputs_.direct_targets.find(target);
-  if (it != inputs_.direct_targets.end()) it->second = reachable;
+  inputs_.direct_targets.clear();
+  for (const std::string& target : targets) inputs_.direct_targets[target] = false;
 }
 
 ReadinessVerdict ReadinessState::verdict() const {
-  std::lock_guard lock(mutex_);
-  return evaluateReadiness(inputs_);
+  ReadinessInputs inputs;
+  {
+    std::lock_guard lock(mutex_);
+    inputs = inputs_;
+  }
+  // Outside the lock: the checks block.
+  if (inputs.mode == "direct" && inputs.fronts_bound && !inputs.draining) {
+    for (auto& [target, reachable] : inputs.direct_targets) reachable = check_(target);
+  }
+  return evaluateReadiness(inputs);
 }
 
 }  // namespace twinhub

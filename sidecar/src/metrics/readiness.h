@@ -3,12 +3,19 @@
 //
 //   not ready while the fronts are not bound yet, or the sidecar drains;
 //   mode hub:    ready when at least one hub is up (suspect and down hubs are not usable);
-//   mode direct: ready when every direct target answered its last TCP check.
+//   mode direct: ready when every direct target accepts a TCP connection.
 // Liveness (/healthz) needs nothing: a process that serves HTTP is alive.
 //
-// Threads: ReadinessState is guarded by its own mutex; any thread may report or ask.
+// The direct targets are checked only when someone asks (a /readyz request), not in the
+// background: an agent sees a probe connection only as often as its orchestrator probes, and a
+// sidecar nobody probes never touches its agent.
+//
+// Threads: ReadinessState is guarded by its own mutex; any thread may report or ask. verdict()
+// blocks for the target checks (up to their timeout each): call it off the loop (the HTTP
+// server's thread does).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -32,20 +39,28 @@ struct ReadinessVerdict {
 };
 
 ReadinessVerdict evaluateReadiness(const ReadinessInputs& inputs);
+// A TCP connect to `target` ("host:port", IPv4 or [IPv6]) within `timeout_ms`.
+bool tcpConnects(const std::string& target, int timeout_ms);
 
 class ReadinessState {
  public:
+  // Whether a target ("host:port") accepts a connection now; blocking.
+  using TargetCheck = std::function<bool(const std::string& target)>;
+  // Default check: a TCP connect with a 300 ms timeout.
+  ReadinessState();
+  explicit ReadinessState(TargetCheck check);
+
   void setFrontsBound(bool bound);
   void setDraining();
   void setMode(const std::string& mode);
   void setHubState(const std::string& hub, HubState state);
-  // The direct targets to check now; results of targets no longer listed are forgotten, new ones
-  // start as not reachable until checked.
+  // The direct targets of the fronts now (replaces the previous list).
   void setDirectTargets(const std::vector<std::string>& targets);
-  void setDirectReachable(const std::string& target, bool reachable);
+  // Checks the direct targets when the mode is direct; see the threads note above.
   ReadinessVerdict verdict() const;
 
  private:
+  const TargetCheck check_;
   mutable std::mutex mutex_;
   ReadinessInputs inputs_;
 };

@@ -34,22 +34,35 @@ TEST_CASE("Readiness: hub mode needs one hub up; suspect and down do not count",
   CHECK(evaluateReadiness(in).reason == "mode hub, hub central up");
 }
 
-TEST_CASE("Readiness: direct mode needs every direct target reachable", "[unit]") {
-  ReadinessState state;
+TEST_CASE("Readiness: direct mode needs every direct target reachable, checked when asked", "[unit]") {
+  std::map<std::string, bool> up;
+  int checks = 0;
+  ReadinessState state([&](const std::string& target) {
+    ++checks;
+    return up[target];
+  });
   state.setFrontsBound(true);
   state.setMode("direct");
   state.setDirectTargets({"127.0.0.1:1", "127.0.0.1:2"});
-  CHECK_FALSE(state.verdict().ready);  // not checked yet
-  state.setDirectReachable("127.0.0.1:1", true);
+  CHECK(checks == 0);  // nothing is probed until someone asks
   CHECK_FALSE(state.verdict().ready);
-  state.setDirectReachable("127.0.0.1:2", true);
+  up["127.0.0.1:1"] = true;
+  CHECK_FALSE(state.verdict().ready);
+  CHECK(state.verdict().reason == "mode direct, 127.0.0.1:2 not reachable");
+  up["127.0.0.1:2"] = true;
   CHECK(state.verdict().ready);
-  state.setDirectTargets({"127.0.0.1:2"});  // a reload removed a front: its result is forgotten
+  state.setDirectTargets({"127.0.0.1:2"});  // a reload removed a front
+  up["127.0.0.1:1"] = false;
   CHECK(state.verdict().ready);
-  state.setDirectReachable("127.0.0.1:9", false);  // not a target: ignored
-  CHECK(state.verdict().ready);
+  const int before = checks;
   state.setMode("hub");  // hub mode does not look at direct targets
   CHECK_FALSE(state.verdict().ready);
+  CHECK(checks == before);
+}
+
+TEST_CASE("Readiness: tcpConnects tells a listening port from a closed one", "[unit]") {
+  CHECK_FALSE(tcpConnects("127.0.0.1:1", 300));
+  CHECK_FALSE(tcpConnects("not an address", 300));
 }
 
 }  // namespace
