@@ -74,6 +74,10 @@ stop_dockerd() {
   for m in $(awk -v r="$docker_root/exec" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r); do
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done
+  # Its default bridge outlives it; remove it unless another dockerd (someone else's) runs.
+  if ! pgrep -x dockerd >/dev/null && ip link show docker0 >/dev/null 2>&1; then
+    ip link delete docker0 2>/dev/null || true
+  fi
   started_dockerd_pid=
   dlog "stopped the private dockerd"
 }
