@@ -278,6 +278,21 @@ std::string httpGet(const std::string& address, const std::string& path, std::ch
   return body == std::string::npos ? "" : response.substr(body + 4);
 }
 
+int httpStatus(const std::string& address, const std::string& path, std::string* body,
+               std::chrono::milliseconds timeout) {
+  TcpClient client(address, timeout);
+  if (!client.isConnected()) return 0;
+  if (!client.sendAll("GET " + path + " HTTP/1.0\r\nHost: " + address + "\r\nConnection: close\r\n\r\n")) return 0;
+  std::string response;
+  if (!client.recvUntilEof(&response, timeout)) return 0;
+  if (response.compare(0, 5, "HTTP/") != 0) return 0;
+  size_t space = response.find(' ');
+  if (space == std::string::npos) return 0;
+  size_t end = response.find("\r\n\r\n");
+  if (body != nullptr) *body = end == std::string::npos ? "" : response.substr(end + 4);
+  return std::atoi(response.c_str() + space + 1);
+}
+
 double metricValue(const std::string& exposition, const std::string& name, const std::string& labels) {
   std::istringstream in(exposition);
   std::string line;

@@ -99,6 +99,9 @@ bool echoes(TcpClient& client, const std::string& message,
 // A blocking HTTP/1.0 GET of http://address/path; returns the body of a 200 answer, "" otherwise.
 std::string httpGet(const std::string& address, const std::string& path,
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+// A blocking HTTP/1.0 GET; the status code (0 when unreachable or malformed) and the body in `body`.
+int httpStatus(const std::string& address, const std::string& path, std::string* body = nullptr,
+               std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 // In Prometheus text exposition, the sum of the samples of metric `name` whose labels contain every
 // `key="value"` pair of `labels` (comma-separated, e.g. R"(direction="upstream")"); -1 when no
 // sample matches.

@@ -229,6 +229,8 @@ int SidecarApp::run() {
     closeAll();
     return 1;
   }
+  metrics_.readiness().setFrontsBound(true);
+  reportDirectTargets();
   spdlog::info("sidecar {} running: mode {}, {} front(s), {} hub(s){}", config_.id, modeName(config_.mode),
                fronts_.size(), config_.hubs.size(), config_.serve ? ", serving " + config_.serve->service : "");
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -357,12 +359,22 @@ void SidecarApp::reload() {
   }
   context_->budget.setLimit(config_.proxy.buffer_budget_bytes);
   spdlog::set_level(spdlog::level::from_str(config_.log_level));
+  reportDirectTargets();
   metrics_.reloadSucceeded();
   spdlog::info("reload ok: {} front(s), mode {}", fronts_.size(), modeName(config_.mode));
 }
 
+void SidecarApp::reportDirectTargets() {
+  std::vector<std::string> targets;
+  for (const FrontConfig& front : config_.fronts) {
+    if (front.direct) targets.push_back(front.direct->toString());
+  }
+  metrics_.readiness().setDirectTargets(targets);
+}
+
 void SidecarApp::beginDrain() {
   draining_ = true;
+  metrics_.readiness().setDraining();
   size_t open = router_ ? router_->serverSessions() : 0;
   for (auto& [key, front] : fronts_) open += front->activeConnections();
   spdlog::info("draining: stopped accepting; {} connection(s) open, waiting up to {} ms", open,

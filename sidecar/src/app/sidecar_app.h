@@ -62,6 +62,8 @@ class SidecarApp {
   FrontSettings frontSettings(const FrontConfig& front) const;
   ConnectionFactory* factoryFor(Mode mode);
   void reload();
+  // Tells /readyz the fronts' direct targets (checked when it is asked).
+  void reportDirectTargets();
   void beginDrain();
   void forceExit();
   void abortEverything();

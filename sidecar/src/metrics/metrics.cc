@@ -1,5 +1,7 @@
 #include "metrics/metrics.h"
 
+#include "metrics/probe_endpoints.h"
+
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
@@ -163,9 +165,10 @@ const char* roleName(SessionRole role) { return role == SessionRole::kClient ? "
 
 class PrometheusHubStats : public HubStats {
  public:
-  explicit PrometheusHubStats(Metrics::Families& f) : f_(f) {}
+  PrometheusHubStats(Metrics::Families& f, ReadinessState& readiness) : f_(f), readiness_(readiness) {}
   void hubState(const std::string& hub, HubState state) override {
     f_.hub_state.Add({{"hub", hub}}).Set(static_cast<double>(state));
+    readiness_.setHubState(hub, state);
   }
   void activeHub(const std::string& hub, bool active) override { f_.hub_active.Add({{"hub", hub}}).Set(active ? 1 : 0); }
   void failover(const std::string& from, const std::string& to) override {
@@ -195,6 +198,7 @@ class PrometheusHubStats : public HubStats {
 
  private:
   Metrics::Families& f_;
+  ReadinessState& readiness_;
 };
 
 }  // namespace
@@ -202,7 +206,8 @@ class PrometheusHubStats : public HubStats {
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       families_(std::make_unique<Families>(*registry_)),
-      hub_stats_(std::make_unique<PrometheusHubStats>(*families_)),
+      readiness_(std::make_shared<ReadinessState>()),
+      hub_stats_(std::make_unique<PrometheusHubStats>(*families_, *readiness_)),
       budget_stats_(std::make_unique<PrometheusBudgetStats>(*families_)) {}
 
 HubStats& Metrics::hubStats() { return *hub_stats_; }
@@ -211,6 +216,7 @@ BudgetStats& Metrics::budgetStats() { return *budget_stats_; }
 void Metrics::setMode(const std::string& mode) {
   families_->mode.Add({{"mode", "direct"}}).Set(mode == "direct" ? 1 : 0);
   families_->mode.Add({{"mode", "hub"}}).Set(mode == "hub" ? 1 : 0);
+  readiness_->setMode(mode);
 }
 
 namespace {
@@ -246,7 +252,8 @@ Metrics::~Metrics() {
 Status Metrics::serve(const NetAddress& address) {
   try {
     // One serving thread: scrapes are rare and each thread costs memory.
-    exposer_ = std::make_unique<prometheus::Exposer>(address.toString(), 1);
+    probes_ = std::make_unique<ProbeEndpoints>(readiness_);
+    exposer_ = std::make_unique<prometheus::Exposer>(address.toString(), 1, probes_->callbacks());
   } catch (const std::exception& e) {
     return Status::error("metrics " + address.toString() + ": " + e.what());
   }
@@ -259,6 +266,7 @@ Status Metrics::serve(const NetAddress& address) {
     std::string error;
     if (auto parsed = NetAddress::parse(host + ":" + std::to_string(ports.front()), &error)) bound = *parsed;
   }
+  probes_->bind(bound.port());
   serving_ = bound;
   return Status::ok();
 }

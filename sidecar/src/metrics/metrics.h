@@ -1,4 +1,5 @@
-// Metrics: the sidecar's Prometheus registry and, when configured, the /metrics endpoint.
+// Metrics: the sidecar's Prometheus registry and, when configured, the /metrics endpoint, with
+// /healthz and /readyz beside it (probe_endpoints.h; readiness from readiness()).
 // Metric families are declared once here; names start with twinhub_, are in base units, and
 // carry only low-cardinality labels (service, direction, result). Counters and histograms are
 // thread-safe (prometheus-cpp); the endpoint serves from its own threads.
@@ -12,6 +13,7 @@
 #include "common/status.h"
 #include "hub/hub_stats.h"
 #include "proxy/buffer_budget.h"
+#include "metrics/readiness.h"
 #include "proxy/front_stats.h"
 
 namespace prometheus {
@@ -21,6 +23,8 @@ class Exposer;
 
 namespace twinhub {
 
+class ProbeEndpoints;
+
 class Metrics {
  public:
   Metrics();
@@ -28,7 +32,7 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // Starts serving GET /metrics on `address` (port 0: any free port).
+  // Starts serving GET /metrics, /healthz and /readyz on `address` (port 0: any free port).
   [[nodiscard]] Status serve(const NetAddress& address);
   // The bound address once serving.
   std::optional<NetAddress> servingAddress() const { return serving_; }
@@ -46,14 +50,18 @@ class Metrics {
   HubStats& hubStats();
   // The process's buffer budget: twinhub_buffer_budget_{used,limit}_bytes and _paused_total.
   BudgetStats& budgetStats();
+  // What /readyz answers from; hub states and the mode are fed in here, the app reports the rest.
+  ReadinessState& readiness() { return *readiness_; }
 
   struct Families;  // defined in the .cc
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> families_;
+  std::shared_ptr<ReadinessState> readiness_;
   std::unique_ptr<HubStats> hub_stats_;
   std::unique_ptr<BudgetStats> budget_stats_;
+  std::unique_ptr<ProbeEndpoints> probes_;  // outlives exposer_, whose threads call it
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::optional<NetAddress> serving_;
 };

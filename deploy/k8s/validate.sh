@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Offline checks of deploy/k8s (there is no cluster here): yamllint; every document against the
+# Kubernetes schemas of npm's kubernetes-models (validate.mjs; node_modules installed here from
+# package.json, not committed); a broken copy must be rejected (the validator really validates);
+# hubs.yaml must match what gen-hubs.sh makes from deploy/nats; the sidecar configs in the
+# ConfigMaps must pass twinhub-sidecar --check-config (when a build is found).
+#
+# usage: deploy/k8s/validate.sh        (SIDECAR=path/to/twinhub-sidecar to choose the binary)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$here"
+say() { echo "validate: $*"; }
+die() { echo "validate: FAILED: $*" >&2; exit 1; }
+work=$(mktemp -d /tmp/twinhub-k8s.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+command -v yamllint >/dev/null || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends yamllint >/dev/null; }
+command -v node >/dev/null || die "node is needed (apt-get install nodejs npm)"
+if [[ ! -d node_modules/kubernetes-models || package.json -nt node_modules/.package-lock.json ]]; then
+  npm install --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+manifests=(agent-memory.yaml hubs.yaml)
+yamllint -d '{extends: default, rules: {line-length: {max: 140}, document-start: disable, braces: {max-spaces-inside: 1}, brackets: {max-spaces-inside: 1}, comments: {min-spaces-from-content: 1}}}' \
+  "${manifests[@]}" package.json
+say "yamllint ok"
+
+node validate.mjs "${manifests[@]}"
+
+# The validator must reject what a cluster would.
+sed 's/^  replicas: 1$/  replicas: "two"/' agent-memory.yaml >"$work/bad-replicas.yaml"
+sed "s/containerPort: 7140/containerPort: \"front\"/" agent-memory.yaml >"$work/bad-port.yaml"
+for bad in "$work"/bad-*.yaml; do
+  if node validate.mjs "$bad" >"$work/out" 2>&1; then cat "$work/out"; die "$(basename "$bad") was accepted"; fi
+done
+say "schema validation rejects a broken copy (replicas: \"two\", containerPort: \"front\")"
+
+./gen-hubs.sh "$work/hubs.yaml"
+diff -u hubs.yaml "$work/hubs.yaml" || die "hubs.yaml is stale: run deploy/k8s/gen-hubs.sh"
+say "hubs.yaml matches deploy/nats/*.conf"
+
+sidecar=${SIDECAR:-}
+for candidate in "$root/build/bin/twinhub-sidecar" /work/main/build/bin/twinhub-sidecar; do
+  [[ -z $sidecar && -x $candidate ]] && sidecar=$candidate
+done
+if [[ -n $sidecar ]]; then
+  node --input-type=module -e '
+    import fs from "node:fs"; import yaml from "js-yaml";
+    for (const d of yaml.loadAll(fs.readFileSync(process.argv[1], "utf8")))
+      if (d && d.kind === "ConfigMap" && d.data && d.data["sidecar.yaml"])
+        fs.writeFileSync(`${process.argv[2]}/${d.metadata.name}.yaml`, d.data["sidecar.yaml"]);
+  ' agent-memory.yaml "$work"
+  for f in "$work"/twinhub-sidecar-*.yaml; do "$sidecar" --check-config "$f"; done
+else
+  say "no twinhub-sidecar build found: sidecar configs not checked"
+fi
+say "ok"

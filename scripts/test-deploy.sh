@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The deployment checks, in order, each timed: the image build (deploy/docker/build-image.sh), a
+# container run of the sidecar (its /healthz, /readyz, SIGTERM as PID 1), the compose failover
+# scenario (deploy/compose/smoke.sh), the Kubernetes manifests (deploy/k8s/validate.sh) and the
+# systemd unit (deploy/systemd/verify.sh). One private dockerd serves all of them and is stopped
+# at the end, on failure too (lib.sh). Run by .ci/run after the test suites.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+log_tag=test-deploy
+# shellcheck source=../deploy/docker/lib.sh
+source deploy/docker/lib.sh
+trap stop_dockerd EXIT
+trap 'exit 130' INT TERM
+
+declare -a timings=()
+step() {
+  local name=$1 t=$SECONDS
+  shift
+  echo "== deploy: $name"
+  "$@"
+  timings+=("$name $((SECONDS - t)) s")
+}
+
+ensure_dockerd  # exported DOCKER_HOST: the scripts below use this engine and leave it running
+step "image build" deploy/docker/build-image.sh
+
+container_run() {
+  local image=${IMAGE:-twinhub:local} name="twinhub-probe-$$" pid code t0 t
+  dk run -d --name "$name" "$image" >/dev/null
+  # shellcheck disable=SC2064
+  trap "dk rm -f $name >/dev/null 2>&1 || true; stop_dockerd" EXIT
+  pid=$(dk inspect -f '{{.State.Pid}}' "$name")
+  t0=$(date +%s%N)
+  # The default config (direct to 127.0.0.1:17140, nothing there): alive, not ready.
+  for _ in $(seq 100); do
+    code=$(nsenter -t "$pid" -n curl -s -o /dev/null -w '%{http_code}' -m 1 http://127.0.0.1:9140/healthz || true)
+    [[ $code == 200 ]] && break
+    sleep 0.1
+  done
+  t=$(( ($(date +%s%N) - t0) / 1000000 ))
+  [[ $code == 200 ]] || { dk logs "$name"; ddie "container: /healthz never answered"; }
+  code=$(nsenter -t "$pid" -n curl -s -o /dev/null -w '%{http_code}' -m 1 http://127.0.0.1:9140/readyz || true)
+  [[ $code == 503 ]] || ddie "container: /readyz $code with no agent, expected 503"
+  dk exec -d "$name" twinhub-agent-sim --name agent --port 17140
+  for _ in $(seq 50); do
+    code=$(nsenter -t "$pid" -n curl -s -o /dev/null -w '%{http_code}' -m 1 http://127.0.0.1:9140/readyz || true)
+    [[ $code == 200 ]] && break
+    sleep 0.2
+  done
+  [[ $code == 200 ]] || ddie "container: /readyz $code with the agent up, expected 200"
+  echo "container: /healthz 200 after $t ms, /readyz 503 without the agent and 200 with it"
+  local user rss
+  user=$(dk exec "$name" id -un)
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$(pgrep -P "$pid" -f twinhub-sidecar | head -1)/status" 2>/dev/null || echo "?")
+  echo "container: runs as $user, sidecar RSS $rss kB"
+  t0=$(date +%s%N)
+  dk stop -t 10 "$name" >/dev/null
+  t=$(( ($(date +%s%N) - t0) / 1000000 ))
+  ((t < 5000)) || ddie "container: docker stop took $t ms: SIGTERM not handled"
+  dk logs "$name" 2>&1 | grep -q "draining" || ddie "container: the sidecar did not drain on SIGTERM"
+  echo "container: docker stop (SIGTERM) drained and exited in $t ms, exit code $(dk inspect -f '{{.State.ExitCode}}' "$name")"
+  dk rm -f "$name" >/dev/null
+  trap stop_dockerd EXIT
+}
+step "container run" container_run
+step "compose failover smoke" deploy/compose/smoke.sh
+step "k8s manifests" deploy/k8s/validate.sh
+step "systemd unit" deploy/systemd/verify.sh "$root/build/bin/twinhub-sidecar"
+echo "== deploy: timings"
+printf '  %s\n' "${timings[@]}"
