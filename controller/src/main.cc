@@ -77,5 +77,6 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   nats_CloseAndWait(2000);
+  releaseRetiredHubLinks();
   return exit_code;
 }

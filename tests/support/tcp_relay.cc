@@ -108,7 +108,8 @@ struct TcpRelay::Impl {
       if (fds[1].revents & POLLIN) acceptOne();
       if (!forwarding) continue;
       std::vector<Pair> kept;
-      for (size_t i = 0; i < pairs.size(); ++i) {
+      const size_t polled = (fds.size() - 2) / 2;  // acceptOne() may have appended more since
+      for (size_t i = 0; i < polled; ++i) {
         const pollfd& pa = fds[2 + 2 * i];
         const pollfd& pb = fds[3 + 2 * i];
         bool ok = true;
@@ -118,7 +119,7 @@ struct TcpRelay::Impl {
         else ::close(pairs[i].a), ::close(pairs[i].b);
       }
       // Connections accepted during this round were appended after the polled ones.
-      for (size_t i = fds.size() / 2 - 1; i < pairs.size(); ++i) kept.push_back(pairs[i]);
+      for (size_t i = polled; i < pairs.size(); ++i) kept.push_back(pairs[i]);
       pairs.swap(kept);
     }
     closeAll();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 
 #include "health_wire/health_subjects.h"
 #include "health_wire/heartbeat.h"
@@ -17,6 +18,11 @@ struct HubLink::Context {
 };
 
 namespace {
+
+// Contexts of destroyed links: cnats's delivery threads may still reach one after Destroy
+// returns, so they are freed only by releaseRetiredHubLinks(), after nats_CloseAndWait().
+std::mutex g_retired_mutex;
+std::vector<std::unique_ptr<HubLink::Context>> g_retired;
 
 void onMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   auto* ctx = static_cast<HubLink::Context*>(closure);
@@ -96,7 +102,14 @@ HubLink::~HubLink() {
     natsConnection_Destroy(connection_);
   }
   // cnats may still run a callback with the context after Destroy returns (its delivery thread
-  // drains); the context is tiny: leak it rather than race.
+  // drains): it is kept until releaseRetiredHubLinks().
+  std::lock_guard<std::mutex> lock(g_retired_mutex);
+  g_retired.emplace_back(context_);
+}
+
+void releaseRetiredHubLinks() {
+  std::lock_guard<std::mutex> lock(g_retired_mutex);
+  g_retired.clear();
 }
 
 void HubLink::start(const std::vector<std::string>& subjects) {

@@ -115,4 +115,7 @@ class HubLink {
 // Parses "NAME=URL" (the --hub option); returns "" or the problem.
 std::string parseHubAddress(const std::string& text, HubAddress* out);
 
+// Frees what destroyed HubLinks left for cnats's threads; call once, after nats_CloseAndWait().
+void releaseRetiredHubLinks();
+
 }  // namespace twinhub::ctl
