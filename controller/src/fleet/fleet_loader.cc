@@ -7,6 +7,7 @@
 #include "fleet/fleet_validator.h"
 #include "fleet/structure_checker.h"
 #include "fleet/yaml_reader.h"
+#include "yaml_support/text_file.h"
 
 namespace twinhub::fleet {
 
@@ -257,7 +258,7 @@ FleetLoadResult loadFleetText(const std::string& text, const std::string& source
 
 FleetLoadResult loadFleetFile(const std::string& path) {
   std::string text, why;
-  if (!readTextFile(path, &text, &why)) {
+  if (!yaml::readTextFile(path, kMaxFleetFileBytes, "file", &text, &why)) {
     FleetLoadResult result{Fleet{}, ProblemList(path)};
     result.problems.error({}, why);
     return result;

@@ -1,66 +1,29 @@
-// StructureChecker: what YAML::Load lets through silently, found on the parser's events: a key
-// written twice in one mapping (Load keeps the first and the second is never checked) and a
-// second document (Load reads only the first). Working on events means an alias is one event,
-// not a copy of what it names. Not thread-safe; one per check.
+// FleetStructureProblems: words the structure problems the shared yaml::StructureChecker finds
+// (a key written twice in one mapping, a second document) for a fleet file. Not thread-safe; one
+// per check.
 #pragma once
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/mark.h>
 
-#include <memory>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
 #include "fleet/problem_list.h"
+#include "fleet/source_pos.h"
+#include "yaml_support/structure_checker.h"
 
 namespace twinhub::fleet {
 
-class StructureChecker : public YAML::EventHandler {
+// A yaml-cpp mark (0-based) as a 1-based position.
+SourcePos toPos(const YAML::Mark& mark);
+
+class FleetStructureProblems : public yaml::StructureProblems {
  public:
-  explicit StructureChecker(ProblemList& problems) : problems_(problems) {}
-
-  // Reads every document of `text`, reporting to the problem list. Throws what the parser throws
-  // (YAML::ParserException, with a mark).
-  void check(const std::string& text);
-
-  void OnDocumentStart(const YAML::Mark& mark) override;
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, nullptr); }
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, nullptr); }
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string& value) override {
-    leaf(mark, &value);
-  }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-    open(mark, false);
-  }
-  void OnSequenceEnd() override { close(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-    open(mark, true);
-  }
-  void OnMapEnd() override { close(); }
+  explicit FleetStructureProblems(ProblemList& problems) : problems_(problems) {}
+  void secondDocument(const YAML::Mark& at) override;
+  void duplicateKey(const std::string& key, const YAML::Mark& at, const YAML::Mark& first) override;
 
  private:
-  struct Collection {
-    bool is_map = false;
-    bool at_key = true;  // in a mapping, nodes alternate: key, value, key, ...
-    std::unordered_map<std::string, SourcePos> keys;
-  };
-
-  void leaf(const YAML::Mark& mark, const std::string* scalar);
-  void open(const YAML::Mark& mark, bool is_map);
-  void close();
-  // Registers a node starting at `mark` as a key of the enclosing mapping, if it is one.
-  void keyAt(const YAML::Mark& mark, const std::string* scalar);
-  // A node ended: the enclosing mapping now expects the other of key/value.
-  void nodeDone();
-
   ProblemList& problems_;
-  int documents_ = 0;
-  std::vector<Collection> open_;
 };
-
-// yaml-cpp marks are 0-based, -1 when unknown; reports are 1-based.
-SourcePos toPos(const YAML::Mark& mark);
 
 }  // namespace twinhub::fleet

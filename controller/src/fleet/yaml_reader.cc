@@ -1,13 +1,8 @@
 #include "fleet/yaml_reader.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <memory>
 
 #include "fleet/structure_checker.h"
 
@@ -27,41 +22,11 @@ bool isNameChar(char c) {
 
 }  // namespace
 
-bool readTextFile(const std::string& path, std::string* text, std::string* why) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    *why = std::string("cannot read the file: ") + std::strerror(errno);
-    return false;
-  }
-  if (S_ISDIR(st.st_mode)) {
-    *why = "is a directory, not a file";
-    return false;
-  }
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
-  if (!file) {
-    *why = std::string("cannot read the file: ") + std::strerror(errno);
-    return false;
-  }
-  char chunk[65536];
-  size_t n = 0;
-  while ((n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) {
-    text->append(chunk, n);
-    if (text->size() > kMaxFleetFileBytes) {
-      *why = "the file is larger than " + std::to_string(kMaxFleetFileBytes >> 20) + " MiB";
-      return false;
-    }
-  }
-  if (std::ferror(file.get())) {
-    *why = std::string("cannot read the file: ") + std::strerror(errno);
-    return false;
-  }
-  return true;
-}
-
 std::optional<YAML::Node> parseYaml(const std::string& text, ProblemList& problems) {
   YAML::Node root;
   try {
-    StructureChecker(problems).check(text);
+    FleetStructureProblems structure(problems);
+    yaml::StructureChecker(structure).check(text);
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     problems.error(toPos(e.mark), "YAML syntax: " + e.msg);

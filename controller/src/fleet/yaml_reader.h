@@ -20,9 +20,6 @@ namespace twinhub::fleet {
 // Far above any real fleet (an agent is one line); stops `-f /dev/zero` from reading forever.
 constexpr size_t kMaxFleetFileBytes = 16 * 1024 * 1024;
 
-// Reads `path` into *text; on failure returns false with the reason in *why.
-bool readTextFile(const std::string& path, std::string* text, std::string* why);
-
 // Parses `text` (one YAML document; duplicate keys and a second document are problems).
 // Returns nullopt, with the reason in `problems`, when there is no tree to read.
 std::optional<YAML::Node> parseYaml(const std::string& text, ProblemList& problems);

@@ -1,24 +1,18 @@
 #include "config/config_loader.h"
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
 #include <initializer_list>
-#include <memory>
 #include <set>
-#include <sstream>
 #include <tuple>
-#include <unordered_map>
 
 #include "common/problem_list.h"
 #include "wire/subjects.h"
+#include "yaml_support/structure_checker.h"
+#include "yaml_support/text_file.h"
 
 #include "health_wire/health_subjects.h"
 
@@ -133,72 +127,19 @@ class Reader {
   std::vector<Problem> errors_;
 };
 
-// What YAML::Load lets through silently, checked on the parser's events (so an alias is one
-// event, not a copy of what it names): a key given twice in one mapping (Load keeps the first,
-// and the second is never checked) and a second document (Load reads only the first).
-class StructureChecker : public YAML::EventHandler {
+// Words the structure problems (duplicate keys, a second document) for a sidecar config.
+class ConfigStructureProblems : public yaml::StructureProblems {
  public:
-  explicit StructureChecker(Reader& reader) : reader_(reader) {}
-
-  // Reads every document of `text`; reports problems to the reader. Throws what the parser throws.
-  void check(const std::string& text) {
-    std::istringstream in(text);
-    YAML::Parser parser(in);
-    // Two calls at most: the second tells whether a second document exists, and yaml-cpp 0.7
-    // reports a new document forever on some input (a lone ',') without reading on.
-    for (int call = 0; call < 2 && parser.HandleNextDocument(*this); ++call) {
-    }
+  explicit ConfigStructureProblems(Reader& reader) : reader_(reader) {}
+  void secondDocument(const YAML::Mark& at) override {
+    reader_.error(at, "a second YAML document starts here; the config is one document");
   }
-
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    if (++documents_ == 2) reader_.error(mark, "a second YAML document starts here; the config is one document");
+  void duplicateKey(const std::string& key, const YAML::Mark& at, const YAML::Mark& first) override {
+    reader_.error(at, "duplicate key \"" + key + "\" (first at " + reader_.where(first) + ")");
   }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, nullptr); }
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { leaf(mark, nullptr); }
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string& value) override {
-    leaf(mark, &value);
-  }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-    keyAt(mark, nullptr);
-    open_.push_back(std::make_unique<Collection>(false));
-  }
-  void OnSequenceEnd() override { close(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-    keyAt(mark, nullptr);
-    open_.push_back(std::make_unique<Collection>(true));
-  }
-  void OnMapEnd() override { close(); }
 
  private:
-  struct Collection {
-    explicit Collection(bool map) : is_map(map) {}
-    bool is_map;
-    bool at_key = true;  // in a mapping, nodes alternate: key, value, key, ...
-    std::unordered_map<std::string, YAML::Mark> keys;
-  };
-
-  void leaf(const YAML::Mark& mark, const std::string* scalar) {
-    keyAt(mark, scalar);
-    nodeDone();
-  }
-  void close() {
-    open_.pop_back();
-    nodeDone();
-  }
-  // A node starts at `mark`; if it is a mapping's key, remember it and report a repeat.
-  void keyAt(const YAML::Mark& mark, const std::string* scalar) {
-    if (documents_ > 1 || open_.empty() || !open_.back()->is_map || !open_.back()->at_key || !scalar) return;
-    auto [it, first] = open_.back()->keys.emplace(*scalar, mark);
-    if (!first) reader_.error(mark, "duplicate key \"" + *scalar + "\" (first at " + reader_.where(it->second) + ")");
-  }
-  void nodeDone() {
-    if (!open_.empty() && open_.back()->is_map) open_.back()->at_key = !open_.back()->at_key;
-  }
-
   Reader& reader_;
-  int documents_ = 0;
-  std::vector<std::unique_ptr<Collection>> open_;
 };
 
 void readSidecar(Reader& r, const YAML::Node& node, SidecarConfig& c) {
@@ -412,7 +353,8 @@ ConfigLoadResult loadConfigText(const std::string& text, const std::string& sour
   Reader reader(source_name);
   YAML::Node root;
   try {
-    StructureChecker(reader).check(text);
+    ConfigStructureProblems problems(reader);
+    yaml::StructureChecker(problems).check(text);
     root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     reader.error(e.mark, "YAML syntax: " + e.msg);
@@ -443,43 +385,12 @@ namespace {
 // reading forever and a runaway generator from costing gigabytes of YAML nodes.
 constexpr size_t kMaxConfigBytes = 16 * 1024 * 1024;
 
-// Reads the file at `path` into *text; on failure *why says what went wrong.
-bool readConfigFile(const std::string& path, std::string* text, std::string* why) {
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0) {
-    *why = std::string("cannot read the config file: ") + std::strerror(errno);
-    return false;
-  }
-  if (S_ISDIR(st.st_mode)) {
-    *why = "is a directory, not a config file";
-    return false;
-  }
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
-  if (!file) {
-    *why = std::string("cannot read the config file: ") + std::strerror(errno);
-    return false;
-  }
-  char chunk[65536];
-  size_t n = 0;
-  while ((n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) {
-    text->append(chunk, n);
-    if (text->size() > kMaxConfigBytes) {
-      *why = "the config file is larger than " + std::to_string(kMaxConfigBytes >> 20) + " MiB";
-      return false;
-    }
-  }
-  if (std::ferror(file.get())) {
-    *why = std::string("cannot read the config file: ") + std::strerror(errno);
-    return false;
-  }
-  return true;
-}
 
 }  // namespace
 
 ConfigLoadResult loadConfigFile(const std::string& path) {
   std::string text, why;
-  if (!readConfigFile(path, &text, &why)) {
+  if (!yaml::readTextFile(path, kMaxConfigBytes, "config file", &text, &why)) {
     ConfigLoadResult result;
     result.errors.push_back(path + ":1:1: " + why);
     return result;
