@@ -33,14 +33,14 @@ struct FleetAgent {
 };
 
 std::string fleetYaml(HubPair& hubs, const std::string& state_dir, const std::vector<FleetAgent>& agents,
-                      int batches, double soak_s) {
+                      int batches, double soak_s, double provisional_s) {
   std::string y = "version: 1\nmachines:\n";
   y += "  - {name: mainpc, address: 127.0.0.1, hub: {name: central, url: \"" + hubs.central().url() + "\"}}\n";
   y += "  - {name: pc2, address: 127.0.0.1, hub: {name: edge, url: \"" + hubs.edge().url() + "\"}, prefer: [edge, central]}\n";
   y += "sidecars: {state_dir: \"" + state_dir + "\", listen_host: 127.0.0.1, probe_interval_ms: 100, probe_timeout_ms: 200}\n";
   y += "migration: {soak_s: " + std::to_string(soak_s) +
        ", baseline_window_s: 1.5, min_samples: 10, max_latency_ratio_p99: 1.5, max_error_rate: 0, flip_timeout_s: 5, "
-       "provisional_deadline_s: 30}\n";
+       "provisional_deadline_s: " + std::to_string(provisional_s) + "}\n";
   y += "agents:\n";
   for (const FleetAgent& a : agents) {
     y += "  - {name: " + a.name + ", machine: pc2, port: " + std::to_string(a.port) +
@@ -68,7 +68,7 @@ struct Placed {
 
 class SmallFleet {
  public:
-  SmallFleet(int agents_per_batch, int batches, double soak_s) {
+  SmallFleet(int agents_per_batch, int batches, double soak_s, double provisional_s = 30) {
     REQUIRE(hubs.waitLeafUp(10s));
     std::mt19937 rng(std::random_device{}());
     const int base = 20000 + static_cast<int>(rng() % 400) * 10;  // front P, P+1000, P+2000, P+10000
@@ -77,7 +77,7 @@ class SmallFleet {
         agents.push_back({"Agent" + std::to_string(b) + std::to_string(i), base + static_cast<int>(agents.size()), b});
       }
     }
-    fleet_path = dir.write("fleet.yaml", fleetYaml(hubs, dir.path() + "/state", agents, batches, soak_s));
+    fleet_path = dir.write("fleet.yaml", fleetYaml(hubs, dir.path() + "/state", agents, batches, soak_s, provisional_s));
     for (const FleetAgent& a : agents) place(a);
   }
 
@@ -88,7 +88,9 @@ class SmallFleet {
                                                                  "--health-port", std::to_string(a.port + 1000)});
     REQUIRE(!p.agent->waitForOutput(R"(serving on (\S+))", kStartTimeout).empty());
     Process gen(binPath("twinhubctl"), {"sidecar-config", "-f", fleet_path, "--agent", a.name});
-    REQUIRE(gen.wait(10s) == 0);
+    const std::optional<int> generated = gen.wait(10s);
+    INFO("sidecar-config:\n" << gen.output());
+    REQUIRE(generated == 0);
     p.sidecar = std::make_unique<SidecarFixture>(gen.output());
     REQUIRE(p.sidecar->waitReady(1, true, kStartTimeout));
     REQUIRE(!p.sidecar->waitLog("serving \\S+ through the hubs", kStartTimeout).empty());
@@ -97,6 +99,12 @@ class SmallFleet {
 
   std::vector<std::string> hubArgs() {
     return {"--hub", "edge=" + hubs.edge().url(), "--hub", "central=" + hubs.central().url()};
+  }
+  // twinhubctl with the hubs, then `args`.
+  std::unique_ptr<Process> ctl(const std::vector<std::string>& args) {
+    std::vector<std::string> all = hubArgs();
+    all.insert(all.end(), args.begin(), args.end());
+    return std::make_unique<Process>(binPath("twinhubctl"), all);
   }
 
   // {served, unique_request_ids, duplicates, ...} of agent i.
@@ -228,6 +236,55 @@ TEST_CASE("Migrate: an agent slowed during the soak makes its batch roll back by
   for (Placed& p : fleet.placed) CHECK(p.sidecar->metric("twinhub_mode", R"(mode="direct")") == 1);
   fleet.setLatency(0, 0);
   for (auto& l : load) CHECK(l->wait(60s) == 0);
+}
+
+TEST_CASE("Migrate: a controller killed mid-soak leaves no batch on an unverified path, and the next run resumes",
+          "[integration]") {
+  // One agent per batch; provisional flips expire 7 s after the flip unless confirmed (the least
+  // the fleet file allows: above flip_timeout_s + soak_s).
+  SmallFleet fleet(1, 2, 1.5, 7.0);
+  auto load = startLoad(fleet, 5000);  // ~30 s at 5 ms a request: the whole test
+  std::this_thread::sleep_for(500ms);
+
+  auto first = fleet.ctl({"migrate", "-f", fleet.fleet_path, "--json"});
+  REQUIRE(!first->waitForOutput(R"("batch":1,.*"step":"confirmed")", 30s).empty());
+  REQUIRE(!first->waitForOutput(R"("batch":2,.*"step":"flipped")", 30s).empty());
+  first->signal(SIGKILL);  // mid-soak of batch 2: its flip stays provisional
+  REQUIRE(first->wait(5s).has_value());
+  const auto killed = std::chrono::steady_clock::now();
+  INFO("first run:\n" << first->output() << "\nsidecars:\n" << fleet.logs());
+  CHECK(!hasEvent(first->output(), "confirmed", 2));
+
+  // Batch 2's sidecar reverts by itself; batch 1's, confirmed, stays on the hubs.
+  SidecarFixture& second_batch = *fleet.placed[1].sidecar;
+  CHECK(!second_batch.waitLog("was not confirmed by its deadline", 15s).empty());
+  const auto reverted_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed).count();
+  WARN("batch 2 reverted by itself " << reverted_ms << " ms after its controller was killed");
+  CHECK(second_batch.metric("twinhub_mode", R"(mode="direct")") == 1);
+  CHECK(fleet.placed[0].sidecar->metric("twinhub_mode", R"(mode="hub")") == 1);
+
+  // The next run takes over the dead controller's lease at once, skips batch 1 and migrates batch 2.
+  auto second = fleet.ctl({"migrate", "-f", fleet.fleet_path, "--json"});
+  const std::optional<int> status = second->wait(60s);
+  INFO("second run:\n" << second->output());
+  REQUIRE(status.has_value());
+  CHECK(*status == 0);
+  CHECK(second->output().find(R"("step":"lease_taken_over")") != std::string::npos);
+  CHECK(hasEvent(second->output(), "skipped", 1));
+  CHECK(hasEvent(second->output(), "confirmed", 2));
+  for (Placed& p : fleet.placed) CHECK(p.sidecar->metric("twinhub_mode", R"(mode="hub")") == 1);
+
+  for (auto& l : load) {
+    INFO("load output:\n" << l->output());
+    CHECK(l->wait(60s) == 0);  // every request answered with its own id
+  }
+  for (size_t i = 0; i < fleet.agents.size(); ++i) {
+    json s = fleet.stats(i);
+    INFO(s.dump());
+    CHECK(s.value("duplicates", -1) == 0);
+    CHECK(s.value("served", 0) == 5000);
+  }
 }
 
 }  // namespace twinhub::test

@@ -1,6 +1,7 @@
 #include "control/desired_state_store.h"
 
 #include <nats/nats.h>
+#include <unistd.h>
 
 #include "health_wire/heartbeat.h"
 
@@ -221,12 +222,16 @@ DesiredStateStore::LeaseResult DesiredStateStore::acquireLease(const std::string
   auto current = domain->get(kLeaseKey);
   std::optional<Lease> lease = current ? decodeLease(current->first) : std::nullopt;
   const int64_t now = health::wallClockMs();
-  const LeaseAction action = decideLease(lease, me, now);
+  const std::string scope = processScope();
+  const LeaseAction action = decideLease(lease, me, now, lease && holderGone(*lease, scope));
   if (action == LeaseAction::kRefuse) {
     result.other = lease;
     return result;
   }
-  const std::string value = encodeLease(Lease{me, now + ttl_ms});
+  if (action == LeaseAction::kTake && lease && !lease->holder.empty() && now < lease->expires_ms) {
+    result.taken_over = lease->holder;
+  }
+  const std::string value = encodeLease(Lease{me, now + ttl_ms, scope, ::getpid()});
   uint64_t revision = 0;
   natsStatus s = current ? kvStore_Update(&revision, domain->kv, kLeaseKey, value.data(), static_cast<int>(value.size()),
                                           current->second)
@@ -254,7 +259,7 @@ void DesiredStateStore::releaseLease(const std::string& me) {
   auto current = domain->get(kLeaseKey);
   std::optional<Lease> lease = current ? decodeLease(current->first) : std::nullopt;
   if (!lease || lease->holder != me) return;
-  const std::string value = encodeLease(Lease{"", 0});
+  const std::string value = encodeLease(Lease{});
   uint64_t revision = 0;
   kvStore_Update(&revision, domain->kv, kLeaseKey, value.data(), static_cast<int>(value.size()), current->second);
 }

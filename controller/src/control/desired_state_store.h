@@ -54,6 +54,7 @@ class DesiredStateStore {
     bool held = false;
     std::optional<Lease> other;  // who holds it when not us
     std::string error;           // no hub reachable, ...
+    std::string taken_over;      // the unexpired lease's holder, found dead on this machine
   };
   // Takes or renews the lease for `me` until now + ttl_ms.
   LeaseResult acquireLease(const std::string& me, int64_t ttl_ms);

@@ -125,6 +125,10 @@ class Runner {
       std::fprintf(stderr, "twinhubctl: %s\n", lease.error.c_str());
       return kMigrateExitError;
     }
+    if (!lease.taken_over.empty()) {
+      progress_.event("lease_taken_over", 0, {{"from", lease.taken_over}},
+                      "the lease's holder " + lease.taken_over + " is no longer running on this machine");
+    }
     if (const size_t caught_up = store_.catchUp(); caught_up > 0) {
       progress_.event("catch_up", 0, {{"values", caught_up}}, std::to_string(caught_up) + " value(s) copied to hubs that missed them");
     }

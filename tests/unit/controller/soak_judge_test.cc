@@ -1,3 +1,6 @@
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "migrate/lease.h"
@@ -72,12 +75,38 @@ TEST_CASE("SoakJudge: a slowed agent, failed requests and a failing agent are br
 
 TEST_CASE("Lease: taken when free or expired, renewed by its holder, refused to another", "[unit]") {
   CHECK(decideLease(std::nullopt, "me", 100) == LeaseAction::kTake);
-  CHECK(decideLease(Lease{"me", 50}, "me", 100) == LeaseAction::kRenew);
-  CHECK(decideLease(Lease{"other", 200}, "me", 100) == LeaseAction::kRefuse);
-  CHECK(decideLease(Lease{"other", 100}, "me", 100) == LeaseAction::kTake);
-  CHECK(decideLease(Lease{"", 999}, "me", 100) == LeaseAction::kTake);
-  const Lease lease{"twinhubctl@h:1", 1764512345678};
+  CHECK(decideLease(Lease{"me", 50, "", 0}, "me", 100) == LeaseAction::kRenew);
+  CHECK(decideLease(Lease{"other", 200, "", 0}, "me", 100) == LeaseAction::kRefuse);
+  CHECK(decideLease(Lease{"other", 100, "", 0}, "me", 100) == LeaseAction::kTake);
+  CHECK(decideLease(Lease{"", 999, "", 0}, "me", 100) == LeaseAction::kTake);
+  const Lease lease{"twinhubctl@h:1", 1764512345678, "", 0};
   CHECK(decodeLease(encodeLease(lease)) == lease);
   CHECK_FALSE(decodeLease("garbage").has_value());
   CHECK_FALSE(decodeLease(R"({"holder":1,"expires_ms":2})").has_value());
+}
+
+TEST_CASE("Lease: a holder that died in this process scope is taken over before its expiry, no other", "[unit]") {
+  const std::string scope = processScope();
+  REQUIRE_FALSE(scope.empty());
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  REQUIRE(dead > 0);
+  REQUIRE(waitpid(dead, nullptr, 0) == dead);  // reaped: the pid no longer exists
+
+  const Lease gone{"twinhubctl@h:1", 200, scope, dead};
+  const Lease alive{"twinhubctl@h:2", 200, scope, getpid()};
+  const Lease elsewhere{"twinhubctl@h:3", 200, "another-boot/pid:[1]", dead};
+  const Lease unscoped{"twinhubctl@h:4", 200, "", dead};
+  CHECK(holderGone(gone, scope));
+  CHECK_FALSE(holderGone(alive, scope));
+  CHECK_FALSE(holderGone(elsewhere, scope));
+  CHECK_FALSE(holderGone(unscoped, scope));
+  CHECK(decideLease(gone, "me", 100, holderGone(gone, scope)) == LeaseAction::kTake);
+  CHECK(decideLease(alive, "me", 100, holderGone(alive, scope)) == LeaseAction::kRefuse);
+  CHECK(decodeLease(encodeLease(gone)) == gone);
+  // A pid that is not one is ignored, the rest of the lease kept.
+  const auto odd = decodeLease(R"({"holder":"x","expires_ms":5,"scope":"s","pid":-4})");
+  REQUIRE(odd.has_value());
+  CHECK(odd->scope.empty());
+  CHECK(odd->pid == 0);
 }
