@@ -6,6 +6,8 @@
 //
 // Ports: the fleet file fixes them (front P, agent P+10000, health P+1000, metrics P+2000), so
 // the test picks a random base in a high range. 127.0.0.1 only.
+#include <nats/nats.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
@@ -17,6 +19,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "control_wire/desired_state.h"
 #include "support/hub_fixtures.h"
 #include "support/process.h"
 #include "support/zmq_client.h"
@@ -142,6 +145,26 @@ bool hasEvent(const std::string& output, const std::string& step, int batch) {
     if (event.is_object() && event.value("step", "") == step && event.value("batch", -1) == batch) return true;
   }
   return false;
+}
+
+// The desired state of `sidecar_id` in the domain of the hub at `url` (nullopt: none there).
+std::optional<wire::DesiredState> readDesired(const std::string& url, const std::string& sidecar_id) {
+  RawNats nats(url);
+  jsCtx* js = nullptr;
+  kvStore* kv = nullptr;
+  kvEntry* entry = nullptr;
+  std::optional<wire::DesiredState> state;
+  if (natsConnection_JetStream(&js, nats.connection(), nullptr) == NATS_OK &&
+      js_KeyValue(&kv, js, wire::kDesiredStateBucket) == NATS_OK &&
+      kvStore_Get(&entry, kv, wire::desiredStateKey(sidecar_id).c_str()) == NATS_OK) {
+    state = wire::decodeDesiredState(std::string(static_cast<const char*>(kvEntry_Value(entry)),
+                                                 static_cast<size_t>(kvEntry_ValueLen(entry))),
+                                     nullptr);
+  }
+  kvEntry_Destroy(entry);
+  kvStore_Destroy(kv);
+  jsCtx_Destroy(js);
+  return state;
 }
 
 // Continuous load on every agent's front: one REQ client each, a request every 5 ms.
@@ -285,6 +308,40 @@ TEST_CASE("Migrate: a controller killed mid-soak leaves no batch on an unverifie
     CHECK(s.value("duplicates", -1) == 0);
     CHECK(s.value("served", 0) == 5000);
   }
+}
+
+TEST_CASE("Migrate: a hub down while the controller writes is brought up to date when it is back",
+          "[integration]") {
+  SmallFleet fleet(1, 1, 1.0);
+  const std::string id = "pc2." + fleet.agents[0].name;
+  REQUIRE(!fleet.ctl({"migrate", "-f", fleet.fleet_path, "--dry-run"})->waitForOutput("every gate passed", 30s).empty());
+  // Both domains have the bucket now; central goes down and the batch migrates through edge alone.
+  fleet.hubs.central().kill();
+  auto migrate = fleet.ctl({"migrate", "-f", fleet.fleet_path, "--json", "--accept-one-hub"});
+  const std::optional<int> status = migrate->wait(60s);
+  INFO("migrate output:\n" << migrate->output() << "\nsidecars:\n" << fleet.logs());
+  REQUIRE(status == 0);
+  const std::optional<wire::DesiredState> on_edge = readDesired(fleet.hubs.edge().url(), id);
+  REQUIRE(on_edge.has_value());
+  CHECK(on_edge->mode == "hub");
+  CHECK(on_edge->confirmed);
+
+  // Central is back without the write; the next controller run copies it there.
+  fleet.hubs.central().restart();
+  REQUIRE(fleet.hubs.waitLeafUp(10s));
+  const std::optional<wire::DesiredState> stale = readDesired(fleet.hubs.central().url(), id);
+  CHECK((!stale || stale->generation < on_edge->generation));
+  auto next = fleet.ctl({"migrate", "-f", fleet.fleet_path, "--json"});
+  const std::optional<int> next_status = next->wait(60s);
+  INFO("next run:\n" << next->output());
+  CHECK(next_status == 0);
+  CHECK(next->output().find(R"("step":"catch_up")") != std::string::npos);
+  CHECK(hasEvent(next->output(), "skipped", 1));
+  const std::optional<wire::DesiredState> on_central = readDesired(fleet.hubs.central().url(), id);
+  REQUIRE(on_central.has_value());
+  CHECK(on_central->generation == on_edge->generation);
+  CHECK(on_central->mode == "hub");
+  CHECK(on_central->confirmed);
 }
 
 }  // namespace twinhub::test
