@@ -3,6 +3,8 @@
 #include <nats/nats.h>
 #include <unistd.h>
 
+#include <future>
+
 #include "health_wire/heartbeat.h"
 
 
@@ -123,6 +125,16 @@ struct DesiredStateStore::Domain {
   }
 };
 
+namespace {
+
+// The better of two values of one key: the higher generation, or the confirmed one of the same.
+bool better(const wire::DesiredState& candidate, const std::optional<wire::DesiredState>& best) {
+  return !best || candidate.generation > best->generation ||
+         (candidate.generation == best->generation && candidate.confirmed && !best->confirmed);
+}
+
+}  // namespace
+
 DesiredStateStore::DesiredStateStore(std::vector<HubAddress> hubs) {
   for (HubAddress& hub : hubs) {
     auto domain = std::make_unique<Domain>();
@@ -161,10 +173,7 @@ std::optional<wire::DesiredState> DesiredStateStore::read(const std::string& sid
     auto value = domain->get(key);
     if (!value) continue;
     auto state = wire::decodeDesiredState(value->first, nullptr);
-    if (state && (!best || state->generation > best->generation ||
-                  (state->generation == best->generation && state->confirmed && !best->confirmed))) {
-      best = state;
-    }
+    if (state && better(*state, best)) best = state;
   }
   return best;
 }
@@ -176,6 +185,40 @@ size_t DesiredStateStore::write(const std::string& sidecar_id, const wire::Desir
   return took;
 }
 
+std::map<std::string, wire::DesiredState> DesiredStateStore::readMany(const std::vector<std::string>& sidecar_ids) {
+  std::vector<std::future<std::map<std::string, wire::DesiredState>>> reads;
+  for (auto& domain : domains_) {
+    reads.push_back(std::async(std::launch::async, [&sidecar_ids, d = domain.get()] {
+      std::map<std::string, wire::DesiredState> found;
+      for (const std::string& id : sidecar_ids) {
+        auto value = d->get(wire::desiredStateKey(id));
+        if (auto state = value ? wire::decodeDesiredState(value->first, nullptr) : std::nullopt) found[id] = *state;
+      }
+      return found;
+    }));
+  }
+  std::map<std::string, wire::DesiredState> best;
+  for (auto& read : reads) {
+    for (auto& [id, state] : read.get()) {
+      auto it = best.find(id);
+      if (better(state, it == best.end() ? std::nullopt : std::optional(it->second))) best[id] = state;
+    }
+  }
+  return best;
+}
+
+void DesiredStateStore::writeMany(const std::map<std::string, wire::DesiredState>& states) {
+  std::vector<std::pair<std::string, std::string>> encoded;
+  for (const auto& [id, state] : states) encoded.emplace_back(wire::desiredStateKey(id), wire::encodeDesiredState(state));
+  std::vector<std::future<void>> writes;
+  for (auto& domain : domains_) {
+    writes.push_back(std::async(std::launch::async, [&encoded, d = domain.get()] {
+      for (const auto& [key, value] : encoded) d->put(key, value);
+    }));
+  }
+  for (auto& write : writes) write.get();
+}
+
 size_t DesiredStateStore::catchUp() {
   std::map<std::string, wire::DesiredState> best;
   for (auto& domain : domains_) {
@@ -185,10 +228,7 @@ size_t DesiredStateStore::catchUp() {
       auto state = value ? wire::decodeDesiredState(value->first, nullptr) : std::nullopt;
       if (!state) continue;
       auto it = best.find(key);
-      if (it == best.end() || state->generation > it->second.generation ||
-          (state->generation == it->second.generation && state->confirmed && !it->second.confirmed)) {
-        best[key] = *state;
-      }
+      if (better(*state, it == best.end() ? std::nullopt : std::optional(it->second))) best[key] = *state;
     }
   }
   size_t written = 0;

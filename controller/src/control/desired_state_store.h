@@ -10,7 +10,8 @@
 // than the hubs' partition; documented in docs/controller.md.)
 //
 // Blocking calls with short timeouts (cnats in its threaded mode; the controller has no loop).
-// One thread.
+// One thread calls it; readMany/writeMany talk to the domains side by side (a thread each), as a
+// flip's time is that of its slowest domain, not the sum of every round trip.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,9 @@ class DesiredStateStore {
   std::optional<wire::DesiredState> read(const std::string& sidecar_id);
   // Writes into every usable hub's domain; the number of hubs that took it.
   size_t write(const std::string& sidecar_id, const wire::DesiredState& state);
+  // read() and write() for many sidecars at once, each domain on its own thread.
+  std::map<std::string, wire::DesiredState> readMany(const std::vector<std::string>& sidecar_ids);
+  void writeMany(const std::map<std::string, wire::DesiredState>& states);
   // For every key, the highest generation anywhere goes where it is missing or lower. Returns
   // the number of values written.
   size_t catchUp();

@@ -86,6 +86,7 @@ struct Thresholds {
   double baseline_window_s = 10;    // latency and errors before the flip, over this window
   uint32_t min_samples = 20;        // fewer requests in a window: extend it (no traffic is no breach)
   double max_latency_ratio_p99 = 1.5;  // soak p99 / baseline p99 above this: breach
+  double min_latency_delta_ms = 5;     // ... and soak p99 at least this far above the baseline's
   double max_error_rate = 0.01;     // failed / all requests during the soak above this: breach
   double flip_timeout_s = 5;        // every sidecar of the batch reports the generation by then, or roll back
   double provisional_deadline_s = 60;  // a flip not confirmed by then reverts on the sidecar itself

@@ -195,7 +195,7 @@ void readBatch(YamlReader& r, const YAML::Node& node, Fleet& fleet) {
 
 void readThresholds(YamlReader& r, const YAML::Node& node, Thresholds& t) {
   if (!r.checkMap(node, "migration", {"soak_s", "baseline_window_s", "min_samples", "max_latency_ratio_p99",
-                                      "max_error_rate", "flip_timeout_s", "provisional_deadline_s"})) {
+                                      "min_latency_delta_ms", "max_error_rate", "flip_timeout_s", "provisional_deadline_s"})) {
     return;
   }
   auto f = [&](const char* key) { return YamlReader::field(node, key); };
@@ -204,6 +204,7 @@ void readThresholds(YamlReader& r, const YAML::Node& node, Thresholds& t) {
   if (auto n = f("baseline_window_s")) r.number(n, "migration.baseline_window_s", 0.1, kDay, &t.baseline_window_s);
   if (auto n = f("min_samples")) r.uint(n, "migration.min_samples", 1, 1000000, &t.min_samples);
   if (auto n = f("max_latency_ratio_p99")) r.number(n, "migration.max_latency_ratio_p99", 1, 1000, &t.max_latency_ratio_p99);
+  if (auto n = f("min_latency_delta_ms")) r.number(n, "migration.min_latency_delta_ms", 0, 60000, &t.min_latency_delta_ms);
   if (auto n = f("max_error_rate")) r.number(n, "migration.max_error_rate", 0, 1, &t.max_error_rate);
   if (auto n = f("flip_timeout_s")) r.number(n, "migration.flip_timeout_s", 0.1, 3600, &t.flip_timeout_s);
   const YAML::Node deadline = f("provisional_deadline_s");

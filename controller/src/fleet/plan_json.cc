@@ -52,6 +52,7 @@ json thresholdsJson(const Thresholds& t) {
           {"baseline_window_s", t.baseline_window_s},
           {"min_samples", t.min_samples},
           {"max_latency_ratio_p99", t.max_latency_ratio_p99},
+          {"min_latency_delta_ms", t.min_latency_delta_ms},
           {"max_error_rate", t.max_error_rate},
           {"flip_timeout_s", t.flip_timeout_s},
           {"provisional_deadline_s", t.provisional_deadline_s}};

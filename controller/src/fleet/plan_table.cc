@@ -84,7 +84,7 @@ void printHeader(std::ostringstream& out, const Fleet& fleet) {
   const Thresholds& t = fleet.thresholds;
   out << "  migration: soak " << seconds(t.soak_s) << ", baseline window " << seconds(t.baseline_window_s) << " (at least "
       << t.min_samples << " samples), breach when p99 latency > " << number(t.max_latency_ratio_p99)
-      << "x baseline or error rate > " << number(t.max_error_rate) << "; flip timeout " << seconds(t.flip_timeout_s)
+      << "x baseline (and > baseline + " << number(t.min_latency_delta_ms) << " ms) or error rate > " << number(t.max_error_rate) << "; flip timeout " << seconds(t.flip_timeout_s)
       << ", provisional deadline " << seconds(t.provisional_deadline_s) << "\n";
 }
 

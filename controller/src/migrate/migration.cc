@@ -25,6 +25,7 @@ using json = nlohmann::json;
 constexpr int64_t kLeaseTtlMs = 15000;
 constexpr int64_t kWarmUpMs = 1500;        // long enough to hear every sidecar once (500 ms beats)
 constexpr int64_t kListenStepMs = 100;
+constexpr int64_t kFlipPollMs = 10;        // a flip's arrival is a figure: look often
 constexpr int kMaxWindowExtensions = 3;     // a quiet batch is judged on what there is after this
 
 // ---- what the fleet says --------------------------------------------------------------------
@@ -52,6 +53,7 @@ std::vector<HubAddress> fleetHubs(const fleet::Fleet& f) {
 SoakThresholds soakThresholds(const fleet::Thresholds& t) {
   SoakThresholds s;
   s.max_latency_ratio_p99 = t.max_latency_ratio_p99;
+  s.min_latency_delta_ms = t.min_latency_delta_ms;
   s.max_error_rate = t.max_error_rate;
   s.min_samples = t.min_samples;
   return s;
@@ -170,8 +172,21 @@ class Runner {
   BatchFigures window(int batch, const char* step, double seconds, const SoakThresholds& thresholds);
   // Writes a new generation for every sidecar of `ids` and waits for their heartbeats to report
   // it; false on timeout.
+  // How long a flip took: writing every value, and each sidecar's report of it.
+  struct FlipTimes {
+    int64_t written_ms = 0;
+    std::vector<int64_t> reported_ms;  // one per sidecar that reported, in the order they did
+    json figures() const {
+      json f = {{"write_ms", written_ms}, {"sidecars_reported", reported_ms.size()}};
+      if (!reported_ms.empty()) {
+        f["report_p50_ms"] = reported_ms[reported_ms.size() / 2];
+        f["report_max_ms"] = reported_ms.back();
+      }
+      return f;
+    }
+  };
   bool flip(const std::vector<std::string>& ids, const std::string& mode, int64_t provisional_until_ms,
-            double timeout_s, std::map<std::string, uint64_t>* generations);
+            double timeout_s, std::map<std::string, uint64_t>* generations, FlipTimes* times = nullptr);
   void confirm(const std::map<std::string, uint64_t>& generations);
   bool alreadyMigrated(const std::vector<std::string>& ids);
 
@@ -219,38 +234,53 @@ BatchFigures Runner::window(int batch, const char* step, double seconds, const S
 }
 
 bool Runner::flip(const std::vector<std::string>& ids, const std::string& mode, int64_t provisional_until_ms,
-                  double timeout_s, std::map<std::string, uint64_t>* generations) {
+                  double timeout_s, std::map<std::string, uint64_t>* generations, FlipTimes* times) {
+  const int64_t started = health::wallClockMs();
+  const std::map<std::string, wire::DesiredState> stored = store_.readMany(ids);
+  std::map<std::string, wire::DesiredState> next;
   for (const std::string& id : ids) {
     uint64_t current = 0;
-    if (auto state = store_.read(id)) current = state->generation;
+    if (auto it = stored.find(id); it != stored.end()) current = it->second.generation;
     if (auto it = window_->generations().find(id); it != window_->generations().end()) {
       current = std::max(current, it->second);
     }
-    wire::DesiredState next;
-    next.mode = mode;
-    next.generation = current + 1;
-    next.provisional_until_ms = provisional_until_ms;
-    next.confirmed = provisional_until_ms == 0;
-    next.by = me_;
-    store_.write(id, next);
-    (*generations)[id] = next.generation;
+    wire::DesiredState& state = next[id];
+    state.mode = mode;
+    state.generation = current + 1;
+    state.provisional_until_ms = provisional_until_ms;
+    state.confirmed = provisional_until_ms == 0;
+    state.by = me_;
+    (*generations)[id] = state.generation;
   }
+  store_.writeMany(next);
+  if (times) times->written_ms = health::wallClockMs() - started;
+  // When each sidecar's beat first carried its new generation, from the first write.
+  std::map<std::string, uint64_t> waiting = *generations;
   const int64_t deadline = health::wallClockMs() + static_cast<int64_t>(timeout_s * 1000);
-  while (!window_->allReport(*generations) && health::wallClockMs() < deadline && !stopRequested().load()) {
-    listen(kListenStepMs);
+  while (!waiting.empty() && health::wallClockMs() < deadline && !stopRequested().load()) {
+    listen(kFlipPollMs);
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      if (window_->allReport({*it})) {
+        if (times) times->reported_ms.push_back(health::wallClockMs() - started);
+        it = waiting.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
-  return window_->allReport(*generations);
+  return waiting.empty();
 }
 
 void Runner::confirm(const std::map<std::string, uint64_t>& generations) {
+  std::map<std::string, wire::DesiredState> confirmed;
   for (const auto& [id, generation] : generations) {
-    wire::DesiredState confirmed;
-    confirmed.mode = "hub";
-    confirmed.generation = generation;
-    confirmed.confirmed = true;
-    confirmed.by = me_;
-    store_.write(id, confirmed);
+    wire::DesiredState& state = confirmed[id];
+    state.mode = "hub";
+    state.generation = generation;
+    state.confirmed = true;
+    state.by = me_;
   }
+  store_.writeMany(confirmed);
 }
 
 bool Runner::alreadyMigrated(const std::vector<std::string>& ids) {
@@ -303,13 +333,18 @@ int Runner::migrate(size_t index, const MigrateOptions& options) {
   const int64_t flip_started = health::wallClockMs();
   const int64_t until = flip_started + static_cast<int64_t>(t.provisional_deadline_s * 1000);
   std::map<std::string, uint64_t> generations;
-  if (!flip(ids, "hub", until, t.flip_timeout_s, &generations)) {
+  FlipTimes times;
+  if (!flip(ids, "hub", until, t.flip_timeout_s, &generations, &times)) {
     progress_.event("flip_timeout", number, {{"timeout_s", t.flip_timeout_s}}, "not every sidecar reported the flip in time");
     rollback(number, ids, "flip not taken");
     return kMigrateExitRolledBack;
   }
   const int64_t flip_ms = health::wallClockMs() - flip_started;
-  progress_.event("flipped", number, {{"ms", flip_ms}}, "every sidecar reports hub mode after " + std::to_string(flip_ms) + " ms");
+  json flip_figures = times.figures();
+  flip_figures["ms"] = flip_ms;
+  progress_.event("flipped", number, flip_figures,
+                  "every sidecar reports hub mode after " + std::to_string(flip_ms) + " ms (values written in " +
+                      std::to_string(times.written_ms) + " ms)");
 
   const BatchFigures soak = window(number, "soak", soak_s, thresholds);
   const SoakVerdict verdict = judgeSoak(baseline, soak, thresholds);
