@@ -14,6 +14,7 @@
 #include "fleet/fleet_loader.h"
 #include "health/aggregator.h"
 #include "migrate/beat_window.h"
+#include "migrate/progress_bar.h"
 #include "migrate/soak_judge.h"
 
 namespace twinhub::ctl {
@@ -67,10 +68,32 @@ std::string controllerName() {
 
 // ---- progress and ledger ----------------------------------------------------------------------
 
-// Every step as a line on stderr (or a JSON event on stdout with --json) and into the ledger.
+// Every step as a line on stderr (or a JSON event on stdout with --json) and into the ledger;
+// on a terminal, a live bar below the lines.
 class Progress {
  public:
-  Progress(bool json, DesiredStateStore& store, std::string run) : json_(json), store_(store), run_(std::move(run)) {}
+  Progress(bool json, DesiredStateStore& store, std::string run)
+      : json_(json), store_(store), run_(std::move(run)), bar_(stderr) {}
+
+  void planned(size_t batches) { state_.batches = batches; }
+  void step(int batch, const char* name, double planned_s) {
+    state_.batch = batch;
+    state_.step = name;
+    state_.step_s = planned_s;
+    step_started_ms_ = health::wallClockMs();
+    tick();
+  }
+  void batchDone() {
+    ++state_.batches_done;
+    state_.batch = 0;
+    tick();
+  }
+  void tick() {
+    if (json_) return;
+    state_.elapsed_s = static_cast<double>(health::wallClockMs() - step_started_ms_) / 1000.0;
+    bar_.show(state_);
+  }
+  void finish() { bar_.clear(); }
 
   void event(const std::string& step, int batch, json figures, const std::string& text) {
     json e = {{"v", 1}, {"ts_ms", health::wallClockMs()}, {"run", run_}, {"step", step}, {"batch", batch}};
@@ -82,6 +105,7 @@ class Progress {
       std::printf("%s\n", line.c_str());
       std::fflush(stdout);
     } else {
+      bar_.clear();
       std::fprintf(stderr, "twinhubctl: %s%s: %s\n", batch > 0 ? ("batch " + std::to_string(batch) + " ").c_str() : "",
                    step.c_str(), text.c_str());
     }
@@ -93,6 +117,9 @@ class Progress {
   DesiredStateStore& store_;
   std::string run_;
   int ledger_misses_ = 0;
+  ProgressBar bar_;
+  ProgressState state_;
+  int64_t step_started_ms_ = 0;
 };
 
 // ---- the runner ------------------------------------------------------------------------------
@@ -158,6 +185,7 @@ class Runner {
   void listen(int64_t ms) {
     for (int64_t waited = 0; waited < ms && !stopRequested().load(); waited += kListenStepMs) {
       aggregator_->run(stopRequested(), std::min(kListenStepMs, ms - waited));
+      progress_.tick();
     }
     renewLease();
   }
@@ -313,6 +341,7 @@ int Runner::migrate(size_t index, const MigrateOptions& options) {
     return kMigrateExitDone;
   }
   const int64_t batch_started = health::wallClockMs();
+  progress_.step(number, "gate", 0);
   listen(kWarmUpMs / 3);
   if (std::string why = gate(ids, options.accept_one_hub); !why.empty()) {
     progress_.event("paused", number, {{"reason", why}}, "gate failed: " + why + "; nothing changed");
@@ -324,6 +353,7 @@ int Runner::migrate(size_t index, const MigrateOptions& options) {
   const fleet::Thresholds& t = fleet_.thresholds;
   const SoakThresholds thresholds = soakThresholds(t);
   const double soak_s = options.soak_s >= 0 ? options.soak_s : t.soak_s;
+  progress_.step(number, "baseline", t.baseline_window_s);
   const BatchFigures baseline = window(number, "baseline", t.baseline_window_s, thresholds);
   uint64_t baseline_requests = 0;
   for (const auto& [id, f] : baseline) baseline_requests += f.requests();
@@ -334,6 +364,7 @@ int Runner::migrate(size_t index, const MigrateOptions& options) {
   const int64_t until = flip_started + static_cast<int64_t>(t.provisional_deadline_s * 1000);
   std::map<std::string, uint64_t> generations;
   FlipTimes times;
+  progress_.step(number, "flip", 0);
   if (!flip(ids, "hub", until, t.flip_timeout_s, &generations, &times)) {
     progress_.event("flip_timeout", number, {{"timeout_s", t.flip_timeout_s}}, "not every sidecar reported the flip in time");
     rollback(number, ids, "flip not taken");
@@ -346,6 +377,7 @@ int Runner::migrate(size_t index, const MigrateOptions& options) {
                   "every sidecar reports hub mode after " + std::to_string(flip_ms) + " ms (values written in " +
                       std::to_string(times.written_ms) + " ms)");
 
+  progress_.step(number, "soak", soak_s);
   const BatchFigures soak = window(number, "soak", soak_s, thresholds);
   const SoakVerdict verdict = judgeSoak(baseline, soak, thresholds);
   if (verdict.kind == SoakVerdict::Kind::kBreach) {
@@ -389,10 +421,17 @@ int runMigrate(const std::vector<HubAddress>& global_hubs, const MigrateOptions&
   Runner runner(*f, global_hubs.empty() ? fleetHubs(*f) : global_hubs, options.json);
   if (int code = runner.start(); code != kMigrateExitDone) return code;
   const int64_t started = health::wallClockMs();
+  runner.progress().planned(options.batch != 0 ? 1 : f->batches.size());
   for (size_t i = 0; i < f->batches.size() && !stopRequested().load(); ++i) {
     if (options.batch != 0 && static_cast<size_t>(options.batch) != i + 1) continue;
-    if (int code = runner.migrate(i, options); code != kMigrateExitDone) return code;
+    const int code = runner.migrate(i, options);
+    runner.progress().batchDone();
+    if (code != kMigrateExitDone) {
+      runner.progress().finish();
+      return code;
+    }
   }
+  runner.progress().finish();
   if (stopRequested().load()) return kMigrateExitError;
   runner.progress().event("done", 0, {{"ms", health::wallClockMs() - started}}, options.dry_run ? "dry run: every gate passed" : "migration done");
   return kMigrateExitDone;

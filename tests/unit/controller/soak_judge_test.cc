@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "migrate/lease.h"
+#include "migrate/progress_bar.h"
 #include "migrate/soak_judge.h"
 
 using namespace twinhub::ctl;
@@ -109,4 +110,20 @@ TEST_CASE("Lease: a holder that died in this process scope is taken over before 
   REQUIRE(odd.has_value());
   CHECK(odd->scope.empty());
   CHECK(odd->pid == 0);
+}
+
+TEST_CASE("ProgressBar: the line says the batches done, the step and how far into it, within the width", "[unit]") {
+  ProgressState state;
+  state.batches = 4;
+  CHECK(renderProgressLine(state, 80) == "[--------------------] 0/4 batches");
+  state.batches_done = 2;
+  state.batch = 3;
+  state.step = "soak";
+  state.elapsed_s = 2.5;
+  state.step_s = 5;
+  // 2 batches done and half the third's soak: (2 + 0.75) / 4 of the bar.
+  CHECK(renderProgressLine(state, 80) == "[##############------] 2/4 batches | batch 3 soak 2.5/5.0 s");
+  state.elapsed_s = 9;  // a window extended past its plan: capped, never past the bar
+  CHECK(renderProgressLine(state, 80) == "[###############-----] 2/4 batches | batch 3 soak 5.0/5.0 s");
+  CHECK(renderProgressLine(state, 30).size() == 30);
 }
