@@ -401,6 +401,19 @@ TEST_CASE("Migrate: a controller killed mid-soak leaves no batch on an unverifie
   }
 }
 
+TEST_CASE("Migrate: a batch whose agent is down pauses at its gate and changes nothing", "[integration]") {
+  TestFleet fleet(numberedRoster(2, 1), {.soak_s = 1.0});
+  fleet.placed[1].agent->signal(SIGKILL);
+  auto migrate = fleet.ctl({"migrate", "-f", fleet.fleet_path, "--json"});
+  const std::optional<int> status = migrate->wait(60s);
+  INFO("migrate output:\n" << migrate->output());
+  CHECK(status == 5);
+  CHECK(hasEvent(migrate->output(), "paused", 1));
+  CHECK(migrate->output().find("agent of pc2." + fleet.agents[1].name + " is failing") != std::string::npos);
+  CHECK(!hasEvent(migrate->output(), "flipped", 1));
+  for (Placed& p : fleet.placed) CHECK(p.sidecar->metric("twinhub_mode", R"(mode="direct")") == 1);
+}
+
 TEST_CASE("Migrate: a hub down while the controller writes is brought up to date when it is back",
           "[integration]") {
   TestFleet fleet(numberedRoster(1, 1), {.soak_s = 1.0});

@@ -3,6 +3,7 @@
 #include <nats/nats.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <future>
 
 #include "health_wire/heartbeat.h"
@@ -22,6 +23,11 @@ struct DesiredStateStore::Domain {
   kvStore* kv = nullptr;
   bool ledger_ready = false;
   std::string error;
+  std::atomic<int> async_put_errors{0};  // from cnats's ack thread (putMany)
+
+  static void onAsyncPutError(jsCtx*, jsPubAckErr*, void* closure) {
+    static_cast<Domain*>(closure)->async_put_errors.fetch_add(1);
+  }
 
   bool usable() const { return kv != nullptr && connection && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED; }
 
@@ -53,6 +59,8 @@ struct DesiredStateStore::Domain {
     jsOptions options;
     jsOptions_Init(&options);
     options.Wait = kJetStreamWaitMs;
+    options.PublishAsync.ErrHandler = &Domain::onAsyncPutError;
+    options.PublishAsync.ErrHandlerClosure = this;
     if ((s = natsConnection_JetStream(&js, connection, &options)) != NATS_OK) return fail("JetStream: ", s);
     if (js_KeyValue(&kv, js, wire::kDesiredStateBucket) == NATS_OK) return true;
     kvConfig config;
@@ -113,6 +121,24 @@ struct DesiredStateStore::Domain {
   bool put(const std::string& key, const std::string& value) {
     uint64_t revision = 0;
     return usable() && kvStore_Put(&revision, kv, key.c_str(), value.data(), static_cast<int>(value.size())) == NATS_OK;
+  }
+
+  // Many puts pipelined: every value published to the bucket's subject, then one wait for all the
+  // acks (kvStore_Put waits for each: a round trip per key). Returns how many were stored.
+  size_t putMany(const std::vector<std::pair<std::string, std::string>>& values) {
+    if (!usable() || values.empty()) return 0;
+    async_put_errors = 0;
+    size_t sent = 0;
+    for (const auto& [key, value] : values) {
+      const std::string subject = std::string("$KV.") + wire::kDesiredStateBucket + "." + key;
+      sent += js_PublishAsync(js, subject.c_str(), value.data(), static_cast<int>(value.size()), nullptr) == NATS_OK;
+    }
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = kJetStreamWaitMs;
+    if (js_PublishAsyncComplete(js, &wait) != NATS_OK) return 0;  // some acks never came: not known stored
+    const size_t failed = static_cast<size_t>(async_put_errors.load());
+    return sent > failed ? sent - failed : 0;
   }
 
   std::vector<std::string> keys() {
@@ -212,9 +238,7 @@ void DesiredStateStore::writeMany(const std::map<std::string, wire::DesiredState
   for (const auto& [id, state] : states) encoded.emplace_back(wire::desiredStateKey(id), wire::encodeDesiredState(state));
   std::vector<std::future<void>> writes;
   for (auto& domain : domains_) {
-    writes.push_back(std::async(std::launch::async, [&encoded, d = domain.get()] {
-      for (const auto& [key, value] : encoded) d->put(key, value);
-    }));
+    writes.push_back(std::async(std::launch::async, [&encoded, d = domain.get()] { d->putMany(encoded); }));
   }
   for (auto& write : writes) write.get();
 }

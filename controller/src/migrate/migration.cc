@@ -26,6 +26,7 @@ using json = nlohmann::json;
 constexpr int64_t kLeaseTtlMs = 15000;
 constexpr int64_t kWarmUpMs = 1500;        // long enough to hear every sidecar once (500 ms beats)
 constexpr int64_t kListenStepMs = 100;
+constexpr int64_t kGatePatienceMs = 3000;  // a gate that fails is asked again this long
 constexpr int64_t kFlipPollMs = 10;        // a flip's arrival is a figure: look often
 constexpr int kMaxWindowExtensions = 3;     // a quiet batch is judged on what there is after this
 
@@ -213,8 +214,10 @@ class Runner {
       return f;
     }
   };
+  // `known`: the values stored for `ids`, read beforehand (nullptr: read them first).
   bool flip(const std::vector<std::string>& ids, const std::string& mode, int64_t provisional_until_ms,
-            double timeout_s, std::map<std::string, uint64_t>* generations, FlipTimes* times = nullptr);
+            double timeout_s, std::map<std::string, uint64_t>* generations, FlipTimes* times = nullptr,
+            const std::map<std::string, wire::DesiredState>* known = nullptr);
   void confirm(const std::map<std::string, uint64_t>& generations);
   bool alreadyMigrated(const std::vector<std::string>& ids);
 
@@ -262,9 +265,10 @@ BatchFigures Runner::window(int batch, const char* step, double seconds, const S
 }
 
 bool Runner::flip(const std::vector<std::string>& ids, const std::string& mode, int64_t provisional_until_ms,
-                  double timeout_s, std::map<std::string, uint64_t>* generations, FlipTimes* times) {
+                  double timeout_s, std::map<std::string, uint64_t>* generations, FlipTimes* times,
+                  const std::map<std::string, wire::DesiredState>* known) {
+  const std::map<std::string, wire::DesiredState> stored = known ? *known : store_.readMany(ids);
   const int64_t started = health::wallClockMs();
-  const std::map<std::string, wire::DesiredState> stored = store_.readMany(ids);
   std::map<std::string, wire::DesiredState> next;
   for (const std::string& id : ids) {
     uint64_t current = 0;
@@ -343,7 +347,14 @@ int Runner::migrate(size_t index, const MigrateOptions& options) {
   const int64_t batch_started = health::wallClockMs();
   progress_.step(number, "gate", 0);
   listen(kWarmUpMs / 3);
-  if (std::string why = gate(ids, options.accept_one_hub); !why.empty()) {
+  // A blip (a beat late on a busy machine, a hub reconnecting) is not a reason to stop: the
+  // gate is asked again for a few seconds before the batch pauses.
+  std::string why = gate(ids, options.accept_one_hub);
+  for (int64_t waited = 0; !why.empty() && waited < kGatePatienceMs && !stopRequested().load(); waited += kListenStepMs) {
+    listen(kListenStepMs);
+    why = gate(ids, options.accept_one_hub);
+  }
+  if (!why.empty()) {
     progress_.event("paused", number, {{"reason", why}}, "gate failed: " + why + "; nothing changed");
     return kMigrateExitPaused;
   }
@@ -355,6 +366,8 @@ int Runner::migrate(size_t index, const MigrateOptions& options) {
   const double soak_s = options.soak_s >= 0 ? options.soak_s : t.soak_s;
   progress_.step(number, "baseline", t.baseline_window_s);
   const BatchFigures baseline = window(number, "baseline", t.baseline_window_s, thresholds);
+  // Under the lease nobody else writes: what is stored now is what the flip builds on.
+  const std::map<std::string, wire::DesiredState> stored = store_.readMany(ids);
   uint64_t baseline_requests = 0;
   for (const auto& [id, f] : baseline) baseline_requests += f.requests();
   progress_.event("baseline", number, {{"window_s", t.baseline_window_s}, {"requests", baseline_requests}},
@@ -365,7 +378,7 @@ int Runner::migrate(size_t index, const MigrateOptions& options) {
   std::map<std::string, uint64_t> generations;
   FlipTimes times;
   progress_.step(number, "flip", 0);
-  if (!flip(ids, "hub", until, t.flip_timeout_s, &generations, &times)) {
+  if (!flip(ids, "hub", until, t.flip_timeout_s, &generations, &times, &stored)) {
     progress_.event("flip_timeout", number, {{"timeout_s", t.flip_timeout_s}}, "not every sidecar reported the flip in time");
     rollback(number, ids, "flip not taken");
     return kMigrateExitRolledBack;
