@@ -118,7 +118,9 @@ class TestFleet {
   TestFleet(const Roster& roster, const Knobs& knobs) {
     REQUIRE(hubs.waitLeafUp(10s));
     std::mt19937 rng(std::random_device{}());
-    const int base = 20000 + static_cast<int>(rng() % 400) * 10;  // front P, P+1000, P+2000, P+10000
+    // Front P, health P+1000, metrics P+2000, agent P+10000: all below the ephemeral range
+    // (32768 up), where any outgoing connection on the machine could hold them.
+    const int base = 20000 + static_cast<int>(rng() % 200) * 10;
     for (const auto& [name, batch] : roster.agents) agents.push_back({name, base + static_cast<int>(agents.size()), batch});
     fleet_path = dir.write("fleet.yaml", fleetYaml(hubs, dir.path() + "/state", agents, roster.batches, knobs));
     for (const FleetAgent& a : agents) place(a);
@@ -129,7 +131,9 @@ class TestFleet {
     p.agent = std::make_unique<Process>(binPath("twinhub-agent-sim"),
                                         std::vector<std::string>{"--name", a.name, "--port", std::to_string(a.port + 10000),
                                                                  "--health-port", std::to_string(a.port + 1000)});
-    REQUIRE(!p.agent->waitForOutput(R"(serving on (\S+))", kStartTimeout).empty());
+    const bool serving = !p.agent->waitForOutput(R"(serving on (\S+))", kStartTimeout).empty();
+    INFO("agent-sim " << a.name << ":\n" << p.agent->output());
+    REQUIRE(serving);
     Process gen(binPath("twinhubctl"), {"sidecar-config", "-f", fleet_path, "--agent", a.name});
     const std::optional<int> generated = gen.wait(10s);
     INFO("sidecar-config:\n" << gen.output());
