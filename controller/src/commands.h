@@ -18,6 +18,7 @@ namespace twinhub::ctl {
 struct GlobalOptions {
   std::vector<std::string> hub_args;  // --hub NAME=URL, in order of preference
   std::vector<HubAddress> hubs;       // parsed
+  std::string fleet_file;             // -f FLEET of status and health watch: its hubs when no --hub
 };
 
 // Set by SIGINT/SIGTERM: long-running commands finish their current step and return.

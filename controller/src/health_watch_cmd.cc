@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "fleet_hubs.h"
 #include "health/aggregator.h"
 #include "health_wire/health_subjects.h"
 #include "status/status_table.h"
@@ -16,12 +17,10 @@ namespace twinhub::ctl {
 namespace {
 
 int runHealthWatch(const GlobalOptions& global, const HealthWatchOptions& o) {
-  if (global.hubs.empty()) {
-    std::fprintf(stderr, "twinhubctl: no hubs: pass --hub NAME=URL (repeated)\n");
-    return kExitUsage;
-  }
+  const std::optional<std::vector<HubAddress>> hubs = resolveHubs(global.hubs, global.fleet_file);
+  if (!hubs) return kExitUsage;
   AggregatorOptions options;
-  options.hubs = global.hubs;
+  options.hubs = *hubs;
   options.observer = o.observer.empty() ? defaultObserverName() : o.observer;
   options.publish = !o.once;
   options.metrics_address = o.metrics;
@@ -39,7 +38,7 @@ int runHealthWatch(const GlobalOptions& global, const HealthWatchOptions& o) {
   }
   if (!o.once) {
     std::fprintf(stderr, "twinhubctl: aggregator %s watching %zu hub(s)%s\n", options.observer.c_str(),
-                 global.hubs.size(),
+                 hubs->size(),
                  o.metrics.empty() ? "" : (", metrics on http://" + aggregator.metricsAddress() + "/metrics").c_str());
   }
   aggregator.run(stopRequested(), o.once ? o.window_ms : -1);
@@ -60,6 +59,7 @@ void addHealthWatch(CLI::App& health, GlobalOptions& global, HealthWatchOptions&
   CLI::App* watch = health.add_subcommand("watch", "Aggregate heartbeats from every hub; publish alerts, recoveries and the fleet state");
   watch->add_flag("--once", options.once, "Listen for --window-ms, print one snapshot and exit (publishes nothing)");
   watch->add_flag("--json", options.json, "With --once: print the snapshot as health.aggregate JSON");
+  watch->add_option("-f,--fleet", global.fleet_file, "Take the hubs from this fleet file (when no --hub)");
   watch->add_option("--window-ms", options.window_ms, "With --once: how long to listen")->check(CLI::Range(100, 60000))->capture_default_str();
   watch->add_option("--metrics", options.metrics, "Serve Prometheus /metrics on HOST:PORT (port 0: any)");
   watch->add_option("--observer", options.observer, "This aggregator's name in alerts and history (default: the host name)")

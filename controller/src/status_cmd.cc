@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "fleet_hubs.h"
 #include "health/aggregator.h"
 #include "status/status_table.h"
 
@@ -34,12 +35,10 @@ int showOnce(Aggregator& aggregator, const StatusOptions& o, bool clear) {
 }
 
 int runStatus(const GlobalOptions& global, const StatusOptions& o) {
-  if (global.hubs.empty()) {
-    std::fprintf(stderr, "twinhubctl: no hubs: pass --hub NAME=URL (repeated)\n");
-    return kExitUsage;
-  }
+  const std::optional<std::vector<HubAddress>> hubs = resolveHubs(global.hubs, global.fleet_file);
+  if (!hubs) return kExitUsage;
   AggregatorOptions options;
-  options.hubs = global.hubs;
+  options.hubs = *hubs;
   options.observer = defaultObserverName() + ".status." + std::to_string(getpid());  // never an aggregator's name
   options.publish = false;
   options.read_aggregates = true;
@@ -57,6 +56,7 @@ int runStatus(const GlobalOptions& global, const StatusOptions& o) {
 
 void addStatus(CLI::App& app, GlobalOptions& global, StatusOptions& options, int& exit_code) {
   CLI::App* status = app.add_subcommand("status", "Print the fleet table (from a running aggregator, or from heartbeats)");
+  status->add_option("-f,--fleet", global.fleet_file, "Take the hubs from this fleet file (when no --hub)");
   status->add_flag("--json", options.json, "Print health.aggregate JSON instead of the table");
   status->add_flag("--watch", options.watch, "Refresh every --window-ms until interrupted");
   status->add_option("--window-ms", options.window_ms, "How long to listen before printing")

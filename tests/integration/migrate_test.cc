@@ -418,6 +418,25 @@ TEST_CASE("Migrate: a batch whose agent is down pauses at its gate and changes n
   for (Placed& p : fleet.placed) CHECK(p.sidecar->metric("twinhub_mode", R"(mode="direct")") == 1);
 }
 
+TEST_CASE("twinhubctl status and health watch take their hubs from -f FLEET", "[integration]") {
+  TestFleet fleet(numberedRoster(1, 1), {.soak_s = 1.0});
+  Process status(binPath("twinhubctl"), {"status", "-f", fleet.fleet_path, "--json"});
+  const std::optional<int> code = status.wait(30s);
+  INFO(status.output());
+  CHECK(code == 0);  // the fleet's one sidecar heard, its agent healthy, both hubs up
+  CHECK(status.output().find("pc2." + fleet.agents[0].name) != std::string::npos);
+  Process once(binPath("twinhubctl"), {"health", "watch", "--once", "-f", fleet.fleet_path});
+  CHECK(once.wait(30s) == 0);
+
+  Process none(binPath("twinhubctl"), {"status"});
+  CHECK(none.wait(10s) == 2);
+  CHECK(none.output().find("-f FLEET") != std::string::npos);
+  Process invalid(binPath("twinhubctl"),
+                  {"status", "-f", std::string(TWINHUB_SOURCE_DIR) + "/config/fleet/reference-as-planned.yaml"});
+  CHECK(invalid.wait(10s) == 2);
+  CHECK(invalid.output().find("reference-as-planned.yaml:") != std::string::npos);  // FILE:LINE:COL
+}
+
 TEST_CASE("Migrate: a hub down while the controller writes is brought up to date when it is back",
           "[integration]") {
   TestFleet fleet(numberedRoster(1, 1), {.soak_s = 1.0});

@@ -11,7 +11,7 @@
 
 #include "commands.h"
 #include "control/desired_state_store.h"
-#include "fleet/fleet_loader.h"
+#include "fleet_hubs.h"
 #include "health/aggregator.h"
 #include "migrate/beat_window.h"
 #include "migrate/progress_bar.h"
@@ -42,14 +42,6 @@ std::vector<std::string> batchSidecars(const fleet::Fleet& f, const fleet::Batch
     for (const fleet::NamedRef& replica : agent->replicas) ids.push_back(replica.name + "." + agent->name);
   }
   return ids;
-}
-
-std::vector<HubAddress> fleetHubs(const fleet::Fleet& f) {
-  std::vector<HubAddress> hubs;
-  for (const fleet::Machine& m : f.machines) {
-    if (!m.hub.urls.empty()) hubs.push_back({m.hub.name, m.hub.urls.front()});
-  }
-  return hubs;
 }
 
 SoakThresholds soakThresholds(const fleet::Thresholds& t) {
@@ -411,21 +403,10 @@ int Runner::migrate(size_t index, const MigrateOptions& options) {
   return kMigrateExitDone;
 }
 
-std::optional<fleet::Fleet> loadFleet(const std::string& path) {
-  fleet::FleetLoadResult loaded = fleet::loadFleetFile(path);
-  if (loaded.problems.count(fleet::Severity::kError) > 0) {
-    for (const std::string& line : loaded.problems.formatted(fleet::Severity::kError)) {
-      std::fprintf(stderr, "%s\n", line.c_str());
-    }
-    return std::nullopt;
-  }
-  return loaded.fleet;
-}
-
 }  // namespace
 
 int runMigrate(const std::vector<HubAddress>& global_hubs, const MigrateOptions& options) {
-  std::optional<fleet::Fleet> f = loadFleet(options.fleet_file);
+  std::optional<fleet::Fleet> f = loadFleetOrSay(options.fleet_file);
   if (!f) return kMigrateExitUsage;
   if (options.batch < 0 || options.batch > static_cast<int>(f->batches.size())) {
     std::fprintf(stderr, "twinhubctl: --batch %d: the fleet has batches 1 to %zu\n", options.batch, f->batches.size());
@@ -451,7 +432,7 @@ int runMigrate(const std::vector<HubAddress>& global_hubs, const MigrateOptions&
 }
 
 int runRollback(const std::vector<HubAddress>& global_hubs, const RollbackOptions& options) {
-  std::optional<fleet::Fleet> f = loadFleet(options.fleet_file);
+  std::optional<fleet::Fleet> f = loadFleetOrSay(options.fleet_file);
   if (!f) return kMigrateExitUsage;
   std::vector<std::string> ids;
   if (!options.sidecar.empty()) {
