@@ -172,7 +172,7 @@ TEST_CASE("HubHardening: a hub connection the server drops with an error is made
   CHECK(relay.accepted() >= 4);
 }
 
-TEST_CASE("HubHardening: OPENs over serve.max_sessions are refused at once and counted; the agent never sees more",
+TEST_CASE("HubHardening: OPENs over serve.max_sessions are refused at once and counted, the agent never sees more",
           "[integration]") {
   HubPair hubs;
   REQUIRE(hubs.waitLeafUp(10s));

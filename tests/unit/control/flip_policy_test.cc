@@ -30,7 +30,7 @@ AppliedState startingIn(const std::string& mode) {
 
 }  // namespace
 
-TEST_CASE("FlipPolicy: a higher generation is applied; lower ones and repeats change nothing", "[unit]") {
+TEST_CASE("FlipPolicy: a higher generation is applied, lower ones and repeats change nothing", "[unit]") {
   FlipDecision d = onDesiredState(startingIn("direct"), desired(3, "hub"), 1000);
   CHECK(d.action == FlipAction::kApply);
   CHECK(d.next.mode == "hub");
@@ -119,7 +119,7 @@ TEST_CASE("DesiredState: random and mutated documents never crash the decoder", 
   CHECK(accepted < 20000);
 }
 
-TEST_CASE("AppliedState: survives a save and load; a damaged file is reported and ignored", "[unit]") {
+TEST_CASE("AppliedState: survives a save and load, a damaged file is reported and ignored", "[unit]") {
   char pattern[] = "/tmp/twinhub-state-XXXXXX";
   REQUIRE(mkdtemp(pattern) != nullptr);
   const std::string dir = pattern;

@@ -128,7 +128,7 @@ TEST_CASE("FleetDetector: agent_down once when a beat says failing, agent_up whe
   CHECK(up->alert.detected_at_ms - *up->opened_at_ms == 300);
 }
 
-TEST_CASE("FleetDetector: a first beat that says failing raises agent_down; none never alerts", "[unit]") {
+TEST_CASE("FleetDetector: a first beat that says failing raises agent_down, none never alerts", "[unit]") {
   Fleet f;
   f.beat("pc2.a", "pc2", kEdge, {kEdge}, AgentState::kFailing);
   f.beat("pc2.front", "pc2", kEdge, {kEdge}, AgentState::kNone);

@@ -161,7 +161,7 @@ batches:
   CHECK(hasLine(errors, at(text, "60000"), {"agent 'A' agent port", "70000", "above 65535"}));
 }
 
-TEST_CASE("FleetLoader: an agent on its machine's hub port is a clash; replicas are checked on their machine",
+TEST_CASE("FleetLoader: an agent on its machine's hub port is a clash, replicas are checked on their machine",
           "[unit]") {
   const std::string text = kMachines + R"(agents:
   - {name: A, machine: pc2, port: 4223}
@@ -178,7 +178,7 @@ batches:
   CHECK(errors.size() == 5);  // A's front; C's four ports on mainpc
 }
 
-TEST_CASE("FleetLoader: a dependency on an unknown agent is an error; on an external service it is not", "[unit]") {
+TEST_CASE("FleetLoader: a dependency on an unknown agent is an error, on an external service it is not", "[unit]") {
   const std::string text = kMachines + R"(externals:
   - {name: ObservabilityHub, note: replaced by the hubs}
 agents:

@@ -193,7 +193,7 @@ TEST_CASE("Heartbeat: fuzzed input never crashes the reader", "[unit][fuzz]") {
   CHECK(accepted < kRounds / 10);
 }
 
-TEST_CASE("Aggregate: encode then decode gives the same fleet state; garbage is refused", "[unit]") {
+TEST_CASE("Aggregate: encode then decode gives the same fleet state, garbage is refused", "[unit]") {
   Aggregate a;
   a.observer = "mainpc.123";
   a.ts_ms = kNow;

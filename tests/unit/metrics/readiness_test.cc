@@ -23,7 +23,7 @@ TEST_CASE("Readiness: nothing is ready before the fronts are bound or while drai
   CHECK(evaluateReadiness(in).reason == "draining");
 }
 
-TEST_CASE("Readiness: hub mode needs one hub up; suspect and down do not count", "[unit]") {
+TEST_CASE("Readiness: hub mode needs one hub up, suspect and down do not count", "[unit]") {
   ReadinessInputs in = bound("hub");
   CHECK_FALSE(evaluateReadiness(in).ready);
   in.hubs["edge"] = HubState::kDown;

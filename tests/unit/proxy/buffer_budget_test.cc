@@ -57,7 +57,7 @@ TEST_CASE("BufferBudget: a cancelled waiter is never called", "[unit]") {
   CHECK(budget.used() == 0);
 }
 
-TEST_CASE("BufferBudget: a higher limit wakes the waiters; 0 means no limit", "[unit]") {
+TEST_CASE("BufferBudget: a higher limit wakes the waiters, 0 means no limit", "[unit]") {
   BufferBudget budget(100);
   budget.charge(150);
   Waiter w;
