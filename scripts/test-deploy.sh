@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # The deployment checks, in order, each timed: the image build (deploy/docker/build-image.sh), a
 # container run of the sidecar (its /healthz, /readyz, SIGTERM as PID 1), the compose failover
-# scenario (deploy/compose/smoke.sh), the Kubernetes manifests (deploy/k8s/validate.sh) and the
-# systemd unit (deploy/systemd/verify.sh). One private dockerd serves all of them and is stopped
-# at the end, on failure too (lib.sh). Run by .ci/run after the test suites.
+# scenario (deploy/compose/smoke.sh); then the checks without containers: the Prometheus rules
+# (promtool check and rule unit tests), a real Prometheus scraping a real sidecar and aggregator
+# with the dashboard's and rules' metric names checked (deploy/prometheus/test-live.sh), the
+# Kubernetes manifests (deploy/k8s/validate.sh) and the systemd units (deploy/systemd/verify.sh).
+# One private dockerd serves the container steps and is stopped at the end, on failure too
+# (lib.sh). Needs build/bin (scripts/build.sh or scripts/test.sh first).
+#
+# usage: scripts/test-deploy.sh [--fast]
+#   --fast  only the checks without containers (what .ci/run runs: see docs/deploy.md, "CI")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+fast=0
+[[ ${1:-} == --fast ]] && fast=1
 log_tag=test-deploy
 # shellcheck source=../deploy/docker/lib.sh
 source deploy/docker/lib.sh
@@ -22,8 +30,16 @@ step() {
   timings+=("$name $((SECONDS - t)) s")
 }
 
-ensure_dockerd  # exported DOCKER_HOST: the scripts below use this engine and leave it running
-step "image build" deploy/docker/build-image.sh
+for b in twinhub-sidecar twinhubctl twinhub-agent-sim; do
+  [[ -x build/bin/$b ]] || ddie "build/bin/$b missing: run scripts/build.sh first"
+done
+if ((fast)); then
+  ./scripts/install-deps.sh --deploy-fast
+else
+  ./scripts/install-deps.sh --deploy
+  ensure_dockerd  # exported DOCKER_HOST: the scripts below use this engine and leave it running
+  step "image build" deploy/docker/build-image.sh
+fi
 
 container_run() {
   local image=${IMAGE:-twinhub:local} name="twinhub-probe-$$" pid code t0 t
@@ -63,9 +79,17 @@ container_run() {
   dk rm -f "$name" >/dev/null
   trap stop_dockerd EXIT
 }
-step "container run" container_run
-step "compose failover smoke" deploy/compose/smoke.sh
+if ((!fast)); then
+  step "container run" container_run
+  step "compose failover smoke" deploy/compose/smoke.sh
+fi
+promtool_checks() {
+  (cd deploy/prometheus && promtool check config prometheus-compose.yml && promtool check rules twinhub-rules.yml &&
+    promtool test rules twinhub-rules.test.yml)
+}
+step "prometheus rules (promtool)" promtool_checks
+step "prometheus live + metric names" deploy/prometheus/test-live.sh "$root/build/bin"
 step "k8s manifests" deploy/k8s/validate.sh
-step "systemd unit" deploy/systemd/verify.sh "$root/build/bin/twinhub-sidecar"
+step "systemd units" deploy/systemd/verify.sh "$root/build/bin/twinhub-sidecar" "$root/build/bin/twinhubctl"
 echo "== deploy: timings"
 printf '  %s\n' "${timings[@]}"
