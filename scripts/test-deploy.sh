@@ -6,7 +6,8 @@
 # with the dashboard's and rules' metric names checked (deploy/prometheus/test-live.sh), the
 # Kubernetes manifests (deploy/k8s/validate.sh) and the systemd units (deploy/systemd/verify.sh).
 # One private dockerd serves the container steps and is stopped at the end, on failure too
-# (lib.sh). Needs build/bin (scripts/build.sh or scripts/test.sh first).
+# (lib.sh). Needs build/bin (scripts/build.sh or scripts/test.sh first), or TWINHUB_BIN=DIR with
+# twinhub-sidecar, twinhubctl and twinhub-agent-sim (e.g. copied out of the image).
 #
 # usage: scripts/test-deploy.sh [--fast]
 #   --fast  only the checks without containers (what .ci/run runs: see docs/deploy.md, "CI")
@@ -30,8 +31,9 @@ step() {
   timings+=("$name $((SECONDS - t)) s")
 }
 
+bin=$(readlink -f "${TWINHUB_BIN:-$root/build/bin}")
 for b in twinhub-sidecar twinhubctl twinhub-agent-sim; do
-  [[ -x build/bin/$b ]] || ddie "build/bin/$b missing: run scripts/build.sh first"
+  [[ -x $bin/$b ]] || ddie "$bin/$b missing: run scripts/build.sh first"
 done
 if ((fast)); then
   ./scripts/install-deps.sh --deploy-fast
@@ -88,8 +90,8 @@ promtool_checks() {
     promtool test rules twinhub-rules.test.yml)
 }
 step "prometheus rules (promtool)" promtool_checks
-step "prometheus live + metric names" deploy/prometheus/test-live.sh "$root/build/bin"
-step "k8s manifests" deploy/k8s/validate.sh
-step "systemd units" deploy/systemd/verify.sh "$root/build/bin/twinhub-sidecar" "$root/build/bin/twinhubctl"
+step "prometheus live + metric names" deploy/prometheus/test-live.sh "$bin"
+step "k8s manifests" env SIDECAR="$bin/twinhub-sidecar" deploy/k8s/validate.sh
+step "systemd units" deploy/systemd/verify.sh "$bin/twinhub-sidecar" "$bin/twinhubctl"
 echo "== deploy: timings"
 printf '  %s\n' "${timings[@]}"
