@@ -68,10 +68,11 @@ container_run() {
   done
   [[ $code == 200 ]] || ddie "container: /readyz $code with the agent up, expected 200"
   echo "container: /healthz 200 after $t ms, /readyz 503 without the agent and 200 with it"
-  local user rss
+  local user rss mem
   user=$(dk exec "$name" id -un)
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$(pgrep -P "$pid" -f twinhub-sidecar | head -1)/status" 2>/dev/null || echo "?")
-  echo "container: runs as $user, sidecar RSS $rss kB"
+  mem=$(dk stats --no-stream --format '{{.MemUsage}}' "$name")
+  echo "container: runs as $user, sidecar RSS $rss kB; container memory (cgroup, sidecar + agent-sim + tini) $mem"
   t0=$(date +%s%N)
   dk stop -t 10 "$name" >/dev/null
   t=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -79,6 +80,29 @@ container_run() {
   dk logs "$name" 2>&1 | grep -q "draining" || ddie "container: the sidecar did not drain on SIGTERM"
   echo "container: docker stop (SIGTERM) drained and exited in $t ms, exit code $(dk inspect -f '{{.State.ExitCode}}' "$name")"
   dk rm -f "$name" >/dev/null
+
+  # Start to ready as a sidecar runs: the agent's container first, then the sidecar's container
+  # in its network namespace; docker run of the sidecar to its first /readyz 200.
+  local agent="twinhub-agent-$$"
+  # shellcheck disable=SC2064
+  trap "dk rm -f $name $agent >/dev/null 2>&1 || true; stop_dockerd" EXIT
+  dk run -d --name "$agent" "$image" twinhub-agent-sim --name agent --port 17140 >/dev/null
+  pid=$(dk inspect -f '{{.State.Pid}}' "$agent")
+  for _ in $(seq 50); do nsenter -t "$pid" -n bash -c '</dev/tcp/127.0.0.1/17140' 2>/dev/null && break; sleep 0.1; done
+  t0=$(date +%s%N)
+  dk run -d --name "$name" --network "container:$agent" --read-only \
+    --tmpfs /var/lib/twinhub:uid=10001,gid=10001,mode=0750 "$image" >/dev/null
+  code=
+  for _ in $(seq 300); do
+    code=$(nsenter -t "$pid" -n curl -s -o /dev/null -w '%{http_code}' -m 1 http://127.0.0.1:9140/readyz || true)
+    [[ $code == 200 ]] && break
+    sleep 0.05
+  done
+  t=$(( ($(date +%s%N) - t0) / 1000000 ))
+  [[ $code == 200 ]] || { dk logs "$name"; ddie "container: the sidecar beside a running agent never became ready"; }
+  mem=$(dk stats --no-stream --format '{{.MemUsage}}' "$name")
+  echo "container: sidecar container (read-only root) beside the agent's: docker run to /readyz 200 in $t ms; its memory (cgroup) $mem"
+  dk rm -f "$name" "$agent" >/dev/null
   trap stop_dockerd EXIT
 }
 if ((!fast)); then
