@@ -10,10 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace twinhub {
 
@@ -169,6 +172,18 @@ class PrometheusHubStats : public HubStats {
   void hubState(const std::string& hub, HubState state) override {
     f_.hub_state.Add({{"hub", hub}}).Set(static_cast<double>(state));
     f_.hub_recreated.Add({{"hub", hub}});  // at 0 from the hub's first state on (see Metrics())
+    {
+      // Failovers between every pair of hubs seen so far, at 0 (the failover storm rule counts
+      // the first one too).
+      std::lock_guard<std::mutex> lock(hubs_mutex_);
+      if (std::find(hubs_.begin(), hubs_.end(), hub) == hubs_.end()) {
+        for (const std::string& other : hubs_) {
+          f_.failovers.Add({{"from", other}, {"to", hub}});
+          f_.failovers.Add({{"from", hub}, {"to", other}});
+        }
+        hubs_.push_back(hub);
+      }
+    }
     readiness_.setHubState(hub, state);
   }
   void activeHub(const std::string& hub, bool active) override { f_.hub_active.Add({{"hub", hub}}).Set(active ? 1 : 0); }
@@ -200,6 +215,8 @@ class PrometheusHubStats : public HubStats {
  private:
   Metrics::Families& f_;
   ReadinessState& readiness_;
+  std::mutex hubs_mutex_;
+  std::vector<std::string> hubs_;
 };
 
 }  // namespace
