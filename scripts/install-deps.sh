@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Installs every Debian package the build, the tests, the demo and the benchmark need.
 # Idempotent: does nothing when all are present. Run as root on Debian 12.
+#   --bench    also what bench/ compares against (haproxy, nginx, socat)
+#   --deploy   also what the deployment checks need (scripts/test-deploy.sh): Prometheus and
+#              promtool, yamllint, systemd-analyze, python3-yaml, node and npm (kept when
+#              already there), docker.io, docker-compose and mmdebstrap
+#   --deploy-fast  the same without the container tools (scripts/test-deploy.sh --fast)
 set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config git
@@ -8,9 +13,14 @@ packages=(
   catch2 libcli11-dev libspdlog-dev nlohmann-json3-dev
   python3-zmq curl procps
 )
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(haproxy nginx libnginx-mod-stream socat)
-fi
+case "${1:-}" in
+  --bench) packages+=(haproxy nginx libnginx-mod-stream socat) ;;
+  --deploy | --deploy-fast)
+    packages+=(prometheus yamllint systemd python3-yaml util-linux)
+    command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+    [[ $1 == --deploy-fast ]] || packages+=(docker.io docker-compose mmdebstrap)
+    ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

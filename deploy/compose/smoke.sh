@@ -4,7 +4,9 @@
 # caller's sidecar to both agents (twinhub-zmq-load in the caller's container), kills the edge
 # hub's container (SIGKILL) in the middle of it, and checks that no request was lost or served
 # twice (the load's own check, and each agent's ledger through its control socket: sim_stats).
-# Then checks that Prometheus scraped every sidecar and the Pushgateway, and takes it all down.
+# Then checks that Prometheus scraped every sidecar, the aggregator and the Pushgateway, that the
+# aggregator heard the three sidecars and counted the edge hub's loss, and that the alert rule
+# TwinhubHubDownOrFrozen became active; and takes it all down.
 #
 # usage: deploy/compose/smoke.sh
 #
@@ -164,12 +166,22 @@ failovers=$(metric caller twinhub_hub_failovers_total)
 dlog "caller's sidecar: twinhub_hub_failovers_total $failovers"
 ((failovers >= 1)) || ddie "the caller's sidecar never failed over: edge was not carrying the traffic"
 
-# Prometheus scraped every sidecar and the Pushgateway, and has a twinhub metric.
+# Prometheus scraped every sidecar, the aggregator and the Pushgateway, and has twinhub metrics.
 prom_query() { in_netns prometheus curl -s -m 3 --data-urlencode "query=$1" http://127.0.0.1:9090/api/v1/query; }
-targets_up() { [[ $(prom_query 'sum(up{job="twinhub-sidecar"}) + sum(up{job="pushgateway"})' | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)') == 4 ]]; }
-wait_until 30 "Prometheus to see 3 sidecars and the Pushgateway up" targets_up
+prom_value() { prom_query "$1" | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)'; }
+targets_up() { [[ $(prom_value 'sum(up{job="twinhub-sidecar"}) + sum(up{job="twinhub-aggregator"}) + sum(up{job="pushgateway"})') == 5 ]]; }
+wait_until 30 "Prometheus to see 3 sidecars, the aggregator and the Pushgateway up" targets_up
 has_failover() { prom_query 'sum(twinhub_hub_failovers_total{machine="mainpc"})' | grep -q '"value":\[[^]]*"[1-9]'; }
 wait_until 30 "Prometheus to scrape the caller's failover count" has_failover
-dlog "Prometheus: 3 sidecars and the Pushgateway up, twinhub_hub_failovers_total scraped"
+dlog "Prometheus: 3 sidecars, the aggregator and the Pushgateway up, twinhub_hub_failovers_total scraped"
+# The aggregator heard the three sidecars (their heartbeats through the hubs) and saw the edge
+# hub go; Prometheus' rule for it is pending or firing.
+three_known() { [[ $(prom_value 'twinhub_health_sidecars{job="twinhub-aggregator", state="known"}') == 3 ]]; }
+wait_until 30 "the aggregator (via Prometheus) to know the 3 sidecars" three_known
+hub_alert() { (( $(prom_value 'sum(twinhub_health_alerts_total{job="twinhub-aggregator", kind=~"hub_down|hub_frozen"})') >= 1 )); }
+wait_until 45 "the aggregator to count the edge hub's loss (twinhub_health_alerts_total)" hub_alert
+rule_active() { (( $(prom_value 'count(ALERTS{alertname="TwinhubHubDownOrFrozen"})') >= 1 )); }
+wait_until 45 "Prometheus' TwinhubHubDownOrFrozen rule to be pending or firing" rule_active
+dlog "aggregator: 3 sidecars known, the edge hub's loss counted; TwinhubHubDownOrFrozen active in Prometheus"
 
 dlog "PASS: no request lost or duplicated through the edge hub's kill; $((SECONDS - t_start)) s in all"

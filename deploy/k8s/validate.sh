@@ -3,7 +3,7 @@
 # Kubernetes schemas of npm's kubernetes-models (validate.mjs; node_modules installed here from
 # package.json, not committed); a broken copy must be rejected (the validator really validates);
 # hubs.yaml must match what gen-hubs.sh makes from deploy/nats; the sidecar configs in the
-# ConfigMaps must pass twinhub-sidecar --check-config (when a build is found).
+# ConfigMaps must pass twinhub-sidecar --check-config (build/bin's, or SIDECAR=path; required).
 #
 # usage: deploy/k8s/validate.sh        (SIDECAR=path/to/twinhub-sidecar to choose the binary)
 set -euo pipefail
@@ -40,11 +40,8 @@ say "schema validation rejects a broken copy (replicas: \"two\", containerPort: 
 diff -u hubs.yaml "$work/hubs.yaml" || die "hubs.yaml is stale: run deploy/k8s/gen-hubs.sh"
 say "hubs.yaml matches deploy/nats/*.conf"
 
-sidecar=${SIDECAR:-}
-for candidate in "$root/build/bin/twinhub-sidecar" /work/main/build/bin/twinhub-sidecar; do
-  [[ -z $sidecar && -x $candidate ]] && sidecar=$candidate
-done
-if [[ -n $sidecar ]]; then
+sidecar=${SIDECAR:-$root/build/bin/twinhub-sidecar}
+if [[ -x $sidecar ]]; then
   node --input-type=module -e '
     import fs from "node:fs"; import yaml from "js-yaml";
     for (const d of yaml.loadAll(fs.readFileSync(process.argv[1], "utf8")))
@@ -53,6 +50,6 @@ if [[ -n $sidecar ]]; then
   ' agent-memory.yaml "$work"
   for f in "$work"/twinhub-sidecar-*.yaml; do "$sidecar" --check-config "$f"; done
 else
-  say "no twinhub-sidecar build found: sidecar configs not checked"
+  die "no twinhub-sidecar at $sidecar to check the ConfigMaps' sidecar configs (build first, or SIDECAR=...)"
 fi
 say "ok"

@@ -10,10 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace twinhub {
 
@@ -168,6 +171,19 @@ class PrometheusHubStats : public HubStats {
   PrometheusHubStats(Metrics::Families& f, ReadinessState& readiness) : f_(f), readiness_(readiness) {}
   void hubState(const std::string& hub, HubState state) override {
     f_.hub_state.Add({{"hub", hub}}).Set(static_cast<double>(state));
+    f_.hub_recreated.Add({{"hub", hub}});  // at 0 from the hub's first state on (see Metrics())
+    {
+      // Failovers between every pair of hubs seen so far, at 0 (the failover storm rule counts
+      // the first one too).
+      std::lock_guard<std::mutex> lock(hubs_mutex_);
+      if (std::find(hubs_.begin(), hubs_.end(), hub) == hubs_.end()) {
+        for (const std::string& other : hubs_) {
+          f_.failovers.Add({{"from", other}, {"to", hub}});
+          f_.failovers.Add({{"from", hub}, {"to", other}});
+        }
+        hubs_.push_back(hub);
+      }
+    }
     readiness_.setHubState(hub, state);
   }
   void activeHub(const std::string& hub, bool active) override { f_.hub_active.Add({{"hub", hub}}).Set(active ? 1 : 0); }
@@ -199,6 +215,8 @@ class PrometheusHubStats : public HubStats {
  private:
   Metrics::Families& f_;
   ReadinessState& readiness_;
+  std::mutex hubs_mutex_;
+  std::vector<std::string> hubs_;
 };
 
 }  // namespace
@@ -208,7 +226,27 @@ Metrics::Metrics()
       families_(std::make_unique<Families>(*registry_)),
       readiness_(std::make_shared<ReadinessState>()),
       hub_stats_(std::make_unique<PrometheusHubStats>(*families_, *readiness_)),
-      budget_stats_(std::make_unique<PrometheusBudgetStats>(*families_)) {}
+      budget_stats_(std::make_unique<PrometheusBudgetStats>(*families_)) {
+  // The series whose labels are known up front exist from the start at 0: a family without any
+  // series is not on /metrics at all, and increase() or rate() miss the first event of a counter
+  // that appears with it (the alert rules in deploy/prometheus count on this).
+  Families& f = *families_;
+  for (const char* role : {"client", "server"}) {
+    f.sessions.Add({{"role", role}});
+    f.sessions_active.Add({{"role", role}});
+  }
+  for (const char* reason : {"no_hub", "refused", "no_server", "timeout"}) f.open_failures.Add({{"reason", reason}});
+  for (const char* reason : {"capacity", "fd_limit", "not_serving"}) f.opens_refused.Add({{"reason", reason}});
+  for (const char* reason :
+       {"malformed", "duplicate", "out_of_order", "unknown_session", "late", "ended_session", "bad_subject"}) {
+    f.frames_dropped.Add({{"reason", reason}});
+  }
+  for (const char* action : {"apply", "confirm", "revert", "expired"}) f.desired_changes.Add({{"action", action}});
+  f.open_duration.Add({}, latencyBuckets());
+  f.detection.Add({}, latencyBuckets());
+  f.resent_frames.Add({});
+  f.resent_bytes.Add({});
+}
 
 HubStats& Metrics::hubStats() { return *hub_stats_; }
 BudgetStats& Metrics::budgetStats() { return *budget_stats_; }
