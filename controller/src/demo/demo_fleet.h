@@ -1,0 +1,46 @@
+// The fleet the demo migrates: the reference fleet (config/fleet/reference.yaml) rewritten for
+// one host: both machines at 127.0.0.1 with the demo's hub ports, every port shifted by
+// `port_shift` (0 = the agents' real ports), fronts on 127.0.0.1 only, sidecar state under the
+// run directory, and the migration's windows shortened. `--short` keeps the first
+// `agents_per_batch` agents of the first `batches` batches; dependencies on agents left out are
+// dropped. Pure; any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "fleet/fleet.h"
+
+namespace twinhub::ctl::demo {
+
+struct HubPorts {
+  int central = 4222, edge = 4223;
+  int central_monitor = 8222, edge_monitor = 8223;
+  int leaf = 7422;  // central's leafnode listener (edge reaches it through the link relay)
+};
+
+struct DemoFleetOptions {
+  int port_shift = 0;
+  size_t batches = 0;           // 0 = all
+  size_t agents_per_batch = 0;  // 0 = all
+  std::string state_dir;
+  double soak_s = 4, baseline_window_s = 2;
+  unsigned min_samples = 20;
+};
+
+// One placed agent, with the ports its agent-sim and sidecar use.
+struct DemoAgent {
+  std::string name;
+  size_t batch;  // 0-based
+  int front, agent, health, metrics;
+};
+
+struct DemoFleet {
+  std::string yaml;
+  std::vector<DemoAgent> agents;
+  std::vector<std::string> batch_names;
+};
+
+DemoFleet makeDemoFleet(const fleet::Fleet& reference, const HubPorts& hubs, const DemoFleetOptions& options);
+
+}  // namespace twinhub::ctl::demo
