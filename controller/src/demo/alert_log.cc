@@ -39,9 +39,13 @@ SyncFigures syncFigures(const std::string& text) {
   const double total = cumulative.rbegin()->second;
   f.beats = static_cast<uint64_t>(total);
   if (total <= 0) return f;
+  bool p50_done = false, p99_done = false;  // past the largest finite bound: left unset
   for (const auto& [bound, count] : cumulative) {
-    if (!f.p50_ms && count >= 0.5 * total) f.p50_ms = bound * 1000;
-    if (!f.p99_ms && count >= 0.99 * total) f.p99_ms = bound * 1000;
+    const bool finite = bound < 1e9;
+    if (count >= 0.5 * total && finite && !f.p50_ms && !p50_done) f.p50_ms = bound * 1000;
+    if (count >= 0.5 * total) p50_done = true;
+    if (count >= 0.99 * total && finite && !f.p99_ms && !p99_done) f.p99_ms = bound * 1000;
+    if (count >= 0.99 * total) p99_done = true;
   }
   return f;
 }

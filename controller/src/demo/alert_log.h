@@ -21,7 +21,7 @@ std::optional<SeenAlert> findAlert(const std::string& output, const std::string&
 
 struct SyncFigures {
   uint64_t beats = 0;
-  std::optional<double> p50_ms, p99_ms;  // bucket upper bounds
+  std::optional<double> p50_ms, p99_ms;  // bucket upper bounds; unset past the largest finite one
 };
 // From the Prometheus text of the aggregator's /metrics (every hub's histogram together).
 SyncFigures syncFigures(const std::string& metrics_text);
