@@ -55,12 +55,13 @@ PlacedAgent* DemoWorld::find(const std::string& name) {
 
 std::string DemoWorld::restartAgent(PlacedAgent& a) {
   ++a.incarnation;
+  const size_t logged = a.agent->output().size();  // the new incarnation appends to the same log
   std::vector<std::string> args = a.args;
   args.back() = fmt::format("{}/ledgers/{}.{}.json", run_dir, a.sidecar_id, a.incarnation);
   std::string error;
   a.agent = supervisor->start("agent-" + a.sidecar_id, bin_dir + "/twinhub-agent-sim", args, &error);
   if (!a.agent) return error;
-  if (!waitUntil([&] { return a.agent->output().find("serving on") != std::string::npos || !a.agent->running(); },
+  if (!waitUntil([&] { return a.agent->output().find("serving on", logged) != std::string::npos || !a.agent->running(); },
                  std::chrono::seconds(10)) || !a.agent->running()) {
     return "agent-sim " + a.ports.name + " did not start again (log: " + a.agent->logPath() + ")";
   }
@@ -189,14 +190,14 @@ std::string startFleet(DemoWorld& w, const fleet::Fleet& fleet) {
 }
 
 // One `twinhubctl migrate --batch N --json`, its events shown as they come. `on_event` sees each.
-int migrateBatch(DemoWorld& w, size_t batch, const std::function<void(const nlohmann::json&)>& on_event) {
+int migrateBatch(DemoWorld& w, size_t batch, int attempt, const std::function<void(const nlohmann::json&)>& on_event) {
   std::vector<std::string> args = w.hubArgs();
   for (const std::string& a : {std::string("migrate"), std::string("-f"), w.fleet_path, std::string("--batch"),
                                std::to_string(batch + 1), std::string("--json")}) {
     args.push_back(a);
   }
   std::string error;
-  Child* c = w.supervisor->start("migrate", w.self, args, &error);
+  Child* c = w.supervisor->start(fmt::format("migrate-b{}-{}", batch + 1, attempt), w.self, args, &error);
   if (!c) {
     w.result.problems.push_back("migrate: " + error);
     return -1;
@@ -243,7 +244,7 @@ void migrateAll(DemoWorld& w) {
       int64_t breach_epoch = 0;
       w.say(fmt::format("migrate batch {}/{} {} (attempt {}){}", b + 1, last + 1, rec.name, attempt,
                         slow_now ? fmt::format(": {} will be slowed to 150 ms per request during the soak", slowed->name) : ""));
-      const int status = migrateBatch(w, b, [&](const nlohmann::json& e) {
+      const int status = migrateBatch(w, b, attempt, [&](const nlohmann::json& e) {
         const std::string step = e.value("step", "");
         const double t = w.toDemoMs(e.value("ts_ms", int64_t{0}));
         const std::string tag = "b" + std::to_string(b + 1);
@@ -284,9 +285,12 @@ void migrateAll(DemoWorld& w) {
         w.say(fmt::format("  {} back to full speed; the batch is migrated again", slowed->name));
       } else if (status == 4) {
         w.say("  batch rolled back without an injected fault (noise on this machine?); trying once more");
+      } else if (status == 5) {
+        w.say("  batch paused by its gate; trying once more in 2 s");
+        waitUntil([] { return false; }, std::chrono::seconds(2));
       }
       done = status == 0;
-      if (status != 0 && status != 4) break;
+      if (status != 0 && status != 4 && status != 5) break;
     }
     if (!done) {
       all = false;
