@@ -69,6 +69,7 @@ void CallerLoad::run(size_t index) {
                                     {"payload", {{"n", n}}}};
     const auto start = std::chrono::steady_clock::now();
     ++sent_;
+    ++in_flight_;
     bool ok = false;
     try {
       socket->send(zmq::buffer(request.dump()), zmq::send_flags::none);
@@ -81,6 +82,7 @@ void CallerLoad::run(size_t index) {
       ok = false;
     }
     const auto end = std::chrono::steady_clock::now();
+    --in_flight_;
     worker.records.push_back({std::chrono::duration<double, std::milli>(start - zero_).count(),
                               static_cast<float>(std::chrono::duration<double, std::milli>(end - start).count()),
                               static_cast<uint16_t>(index), ok});

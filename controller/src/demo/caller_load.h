@@ -46,6 +46,8 @@ class CallerLoad {
   // Lets every caller finish the request in hand (at most timeout_ms) and joins them.
   void stop();
   LoadCounters counters() const;
+  // Requests sent and not yet answered or given up, now.
+  int inFlight() const { return in_flight_.load(); }
   // Every record, ordered by start. After stop() only.
   std::vector<RequestRecord> records() const;
   // Ids of the requests that got no good reply, "agent request_id".
@@ -66,6 +68,7 @@ class CallerLoad {
   std::chrono::steady_clock::time_point zero_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> sent_{0}, answered_{0}, failed_{0};
+  std::atomic<int> in_flight_{0};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<void, void (*)(void*)> context_;
 };

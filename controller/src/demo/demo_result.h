@@ -69,8 +69,10 @@ struct DemoResult {
   LedgerTotals ledgers;
   std::vector<std::pair<std::string, size_t>> sidecar_rss;  // id, bytes
   size_t rss_total = 0;
-  std::optional<double> sync_p50_ms, sync_p99_ms;
+  std::optional<double> sync_p50_ms, sync_p99_ms;  // the whole run, faults included
   uint64_t sync_beats = 0;
+  std::optional<double> steady_sync_p50_ms, steady_sync_p99_ms;  // up to the first hub/agent/link fault
+  uint64_t steady_sync_beats = 0;
   std::vector<TimelinePoint> timeline;
   std::vector<std::string> target_agents;  // the load targets' agent names, by target index
   std::vector<std::string> problems;  // why the run failed, if it did

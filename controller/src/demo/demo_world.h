@@ -58,6 +58,9 @@ struct DemoWorld {
   void say(const std::string& text) const;
   std::vector<std::string> hubArgs() const;
   PlacedAgent* find(const std::string& name);
+  // Waits (up to 2 s) for a moment when at least two requests are in flight, so that the fault
+  // injected next lands in the middle of traffic.
+  void awaitInFlight() const;
   // Starts the agent-sim of `a` again (after a crash), as a new incarnation. "" or the problem.
   std::string restartAgent(PlacedAgent& a);
 };

@@ -38,6 +38,7 @@ void runFault(DemoWorld& w, const Fault& f, int hold_ms) {
   rec.agent = f.agent;
   rec.unreplicated_agent = f.unreplicated;
   const LoadCounters before = w.load->counters();
+  w.awaitInFlight();
   rec.start_epoch_ms = DemoWorld::epochMs();
   rec.start_ms = w.nowMs();
   w.say(fmt::format("fault: {} (requests sent so far {})", f.name, before.sent));
@@ -66,7 +67,7 @@ void runFault(DemoWorld& w, const Fault& f, int hold_ms) {
 void runFaultScript(DemoWorld& w) {
   const bool s = w.options.short_run;
   const int hold = s ? 2000 : 3000;
-  const int settle = s ? 2500 : 6000;  // sidecars go back to a recovered hub after failback_hold (5 s)
+  const int settle = s ? 2000 : 6000;  // sidecars go back to a recovered hub after failback_hold (5 s)
   std::vector<Fault> faults;
   faults.push_back({"hub edge killed (-9), restarted", "hub_down", "edge",
                     [&] {
@@ -110,7 +111,7 @@ void runFaultScript(DemoWorld& w) {
                     }});
   for (const Fault& f : faults) {
     if (stopRequested().load()) return;
-    sleepMs(s ? 1000 : 2000);  // traffic before the fault, so that it lands in flight
+    sleepMs(s ? 800 : 2000);  // traffic before the fault, so that it lands in flight
     runFault(w, f, f.kind == "leaf_down" ? hold + 1000 : hold);
     sleepMs(settle);
   }

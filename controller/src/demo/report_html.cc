@@ -152,11 +152,13 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:right} td:first-child,th:
                      esc(b.outcome), (b.end_ms - b.start_ms) / 1000,
                      b.flip_ms >= 0 ? fmt::format("{:.0f} ms", b.flip_ms) : std::string("-"));
   }
-  h += fmt::format("</table><p>Rollback (breach to the batch back in direct mode): {}. Health sync (heartbeat to "
-                   "aggregator, {} beats): p50 &le; {}, p99 &le; {}.</p>",
-                   r.rollback_ms ? fmt::format("{:.0f} ms", *r.rollback_ms) : std::string("none"), r.sync_beats,
-                   r.sync_p50_ms ? fmt::format("{:.1f} ms", *r.sync_p50_ms) : std::string("?"),
-                   r.sync_p99_ms ? fmt::format("{:.1f} ms", *r.sync_p99_ms) : std::string("?"));
+  auto bound = [](const std::optional<double>& v) { return v ? fmt::format("{:.1f} ms", *v) : std::string("&gt; 1 s"); };
+  h += fmt::format("</table><p>Rollback (breach to the batch back in direct mode): {}.</p><p>Health sync (heartbeat "
+                   "to aggregator, histogram bounds): before the faults {} beats, p50 &le; {}, p99 &le; {}; whole run "
+                   "{} beats, p50 &le; {}, p99 &le; {}.</p>",
+                   r.rollback_ms ? fmt::format("{:.0f} ms", *r.rollback_ms) : std::string("none"), r.steady_sync_beats,
+                   bound(r.steady_sync_p50_ms), bound(r.steady_sync_p99_ms), r.sync_beats, bound(r.sync_p50_ms),
+                   bound(r.sync_p99_ms));
   h += fmt::format("<h2>Memory</h2><p>{} sidecars together {:.1f} MB RSS.</p><table><tr><th>sidecar</th><th>RSS</th></tr>",
                    r.sidecar_rss.size(), r.rss_total / 1e6);
   for (const auto& [id, rss] : r.sidecar_rss) h += fmt::format("<tr><td>{}</td><td>{:.1f} MB</td></tr>", esc(id), rss / 1e6);
