@@ -25,7 +25,7 @@ DemoFleet makeDemoFleet(const fleet::Fleet& ref, const HubPorts& hubs, const Dem
       hubs.edge);
   y += fmt::format(
       "sidecars: {{agent_port_offset: {}, health_port_offset: {}, metrics_port_offset: {}, state_dir: \"{}\", "
-      "listen_host: 127.0.0.1, probe_interval_ms: 250, probe_timeout_ms: 200}}\n",
+      "listen_host: 127.0.0.1, probe_interval_ms: 300, probe_timeout_ms: 300}}\n",
       l.agent_port_offset, l.health_port_offset, l.metrics_port_offset, o.state_dir);
   if (!ref.externals.empty()) {
     y += "externals:\n";
@@ -35,7 +35,7 @@ DemoFleet makeDemoFleet(const fleet::Fleet& ref, const HubPorts& hubs, const Dem
   y += fmt::format(
       "migration: {{soak_s: {}, baseline_window_s: {}, min_samples: {}, max_latency_ratio_p99: {}, max_error_rate: {}, "
       "flip_timeout_s: {}, provisional_deadline_s: {}}}\n",
-      o.soak_s, o.baseline_window_s, o.min_samples, t.max_latency_ratio_p99, t.max_error_rate, t.flip_timeout_s,
+      o.soak_s, o.baseline_window_s, o.min_samples, o.max_latency_ratio_p99, t.max_error_rate, t.flip_timeout_s,
       t.provisional_deadline_s);
   y += "agents:\n";
   for (size_t b = 0; b < batches; ++b) {

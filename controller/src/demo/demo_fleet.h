@@ -1,7 +1,8 @@
 // The fleet the demo migrates: the reference fleet (config/fleet/reference.yaml) rewritten for
 // one host: both machines at 127.0.0.1 with the demo's hub ports, every port shifted by
 // `port_shift` (0 = the agents' real ports), fronts on 127.0.0.1 only, sidecar state under the
-// run directory, and the migration's windows shortened. `--short` keeps the first
+// run directory, probes every 300 ms, and the migration's windows shortened and its latency ratio
+// loosened (below). `--short` keeps the first
 // `agents_per_batch` agents of the first `batches` batches; dependencies on agents left out are
 // dropped. Pure; any thread.
 #pragma once
@@ -26,6 +27,9 @@ struct DemoFleetOptions {
   std::string state_dir;
   double soak_s = 4, baseline_window_s = 2;
   unsigned min_samples = 20;
+  // The reference's 1.5 breaches on noise when this 2-core machine is shared with builds; the
+  // slowed agent (150 ms against a few ms) is far above 3.
+  double max_latency_ratio_p99 = 3;
 };
 
 // One placed agent, with the ports its agent-sim and sidecar use.

@@ -106,8 +106,13 @@ std::string summaryTable(const DemoResult& r) {
                    "whole run {} beats p50 <= {} p99 <= {}\n",
                    r.steady_sync_beats, bound(r.steady_sync_p50_ms), bound(r.steady_sync_p99_ms), r.sync_beats,
                    bound(r.sync_p50_ms), bound(r.sync_p99_ms));
-  size_t max_rss = 0;
-  for (const auto& [id, rss] : r.sidecar_rss) max_rss = std::max(max_rss, rss);
+  size_t max_rss = 0, fleet_rss = 0, fleet_n = 0;
+  for (const auto& [id, rss] : r.sidecar_rss) {
+    max_rss = std::max(max_rss, rss);
+    if (id.rfind("pc2.", 0) == 0) fleet_rss += rss, ++fleet_n;
+  }
+  s += fmt::format("sidecar RSS: the fleet's {} pc2 sidecars together {:.1f} MB (target for 26: < 400 MB)\n", fleet_n,
+                   fleet_rss / 1e6);
   s += fmt::format("sidecar RSS: {} sidecars, together {:.1f} MB, each {:.1f} MB on average, largest {:.1f} MB\n",
                    r.sidecar_rss.size(), r.rss_total / 1e6, r.sidecar_rss.empty() ? 0.0 : r.rss_total / 1e6 / r.sidecar_rss.size(),
                    max_rss / 1e6);
