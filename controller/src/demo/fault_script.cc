@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <functional>
-#include <thread>
 
 #include "commands.h"
 #include "demo/agent_control.h"

@@ -47,7 +47,6 @@ struct LinkRelay::Impl {
   std::atomic<bool> cut{false};
   std::atomic<bool> drop_held{false};
   std::atomic<bool> stopping{false};
-  std::atomic<int> accepted{0};
   std::vector<Pair> pairs;  // relay thread only
   std::vector<int> held;    // accepted while cut, relay thread only
   std::thread thread;
@@ -82,7 +81,6 @@ struct LinkRelay::Impl {
   void acceptOne() {
     int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) return;
-    ++accepted;
     if (cut.load()) {
       held.push_back(fd);
       return;
