@@ -150,8 +150,8 @@ std::vector<std::unique_ptr<Process>> startLoad(SmallFleet& fleet, int requests)
 
 }  // namespace
 
-TEST_CASE("Migrate: a small fleet moves batch by batch under ZeroMQ load, nothing lost or served twice; "
-          "a second controller is refused; rollback --all puts it back",
+TEST_CASE("Migrate: a small fleet moves batch by batch under ZeroMQ load, nothing lost or served twice, "
+          "a second controller is refused, rollback --all puts it back",
           "[integration]") {
   SmallFleet fleet(2, 2, 1.5);
   auto load = startLoad(fleet, 2000);  // ~10 s at 5 ms a request, longer than the migration
