@@ -48,4 +48,9 @@ struct RollbackOptions;
 void addMigrate(CLI::App& app, GlobalOptions& global, MigrateOptions& options, int& exit_code);
 void addRollback(CLI::App& app, GlobalOptions& global, RollbackOptions& options, int& exit_code);
 
+namespace demo {
+struct DemoOptions;
+}
+void addDemo(CLI::App& app, demo::DemoOptions& options, int& exit_code);
+
 }  // namespace twinhub::ctl

@@ -11,6 +11,7 @@
 #include <nats/nats.h>
 
 #include "commands.h"
+#include "demo/demo_world.h"
 #include "migrate/migration.h"
 #include "plan_command.h"
 #include "status/status_table.h"
@@ -38,7 +39,7 @@ const std::atomic<bool>& stopRequested() { return g_stop; }
 
 int main(int argc, char** argv) {
   using namespace twinhub::ctl;
-  CLI::App app{"twinhubctl: twinhub's controller (fleet health, status, plan, sidecar configs, migrate, rollback)"};
+  CLI::App app{"twinhubctl: twinhub's controller (fleet health, status, plan, sidecar configs, migrate, rollback, demo)"};
   app.footer(std::string(kFooter) + "\n" + kPlanExitHelp + "\n" + kMigrateExitHelp);
   app.require_subcommand(1);
   GlobalOptions global;
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
   addMigrate(app, global, migrate, exit_code);
   RollbackOptions rollback;
   addRollback(app, global, rollback, exit_code);
+  demo::DemoOptions demo_options;
+  addDemo(app, demo_options, exit_code);
   app.parse_complete_callback([&] {
     for (const std::string& arg : global.hub_args) {
       HubAddress hub;
