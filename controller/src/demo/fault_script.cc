@@ -20,7 +20,7 @@ namespace {
 struct Fault {
   std::string name, kind, subject;
   std::function<std::string()> inject, heal;  // "" or the problem
-  std::string agent;
+  std::string agent{};
   bool unreplicated = false;
 };
 
