@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses (tests/fuzz, clang with ASan+UBSan) into build-fuzz and runs each
+# for SECONDS_PER_HARNESS (default 60) on a copy of its corpus. Stops at the first crash and
+# prints the reproducer. Usage: scripts/fuzz.sh [SECONDS_PER_HARNESS] [HARNESS...]
+# New inputs libFuzzer finds stay in build-fuzz/corpus/<name>; tests/fuzz/corpus is not changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+build_dir=${BUILD_DIR:-build-fuzz}
+
+if ! command -v clang++ >/dev/null; then
+  echo "== installing clang (libFuzzer comes with it)"
+  apt-get install -y clang
+fi
+if [[ ! -f "$build_dir/build.ninja" ]]; then
+  CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DTWINHUB_FUZZ=ON -DTWINHUB_BUILD_BENCH=OFF
+fi
+cmake --build "$build_dir" --target fuzzers -j "${JOBS:-2}"
+
+harnesses=("$@")
+if [[ ${#harnesses[@]} == 0 ]]; then
+  for f in tests/fuzz/*_fuzz.cc; do harnesses+=("$(basename "$f" _fuzz.cc)"); done
+fi
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+for name in "${harnesses[@]}"; do
+  corpus="$build_dir/corpus/$name"
+  artifacts="$build_dir/artifacts/$name/"
+  mkdir -p "$corpus" "$artifacts"
+  cp -n tests/fuzz/corpus/"$name"/* "$corpus"/
+  echo "== $name: ${seconds}s"
+  if ! "$build_dir/bin/${name}_fuzz" -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+       -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus" 2>"$build_dir/$name.log"; then
+    tail -n 40 "$build_dir/$name.log"
+    echo "!! $name: crash; reproducer: $(ls -t "$artifacts"* | head -n 1)"
+    echo "   replay: $build_dir/bin/${name}_fuzz <reproducer>"
+    exit 1
+  fi
+  grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)|^Done' "$build_dir/$name.log" || true
+done
+echo "== no crash in ${#harnesses[@]} harnesses"
