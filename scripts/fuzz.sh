@@ -14,9 +14,10 @@ if ! command -v clang++ >/dev/null; then
   apt-get install -y clang
 fi
 if [[ ! -f "$build_dir/build.ninja" ]]; then
-  CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DTWINHUB_FUZZ=ON -DTWINHUB_BUILD_BENCH=OFF
+  # -O1 and no NDEBUG: the product's assert()s are invariants the fuzzer should hit too.
+  CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DTWINHUB_FUZZ=ON -DTWINHUB_BUILD_BENCH=OFF \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g"
 fi
-cmake --build "$build_dir" --target fuzzers -j "${JOBS:-2}"
 
 harnesses=("$@")
 if [[ ${#harnesses[@]} == 0 ]]; then
@@ -29,6 +30,7 @@ for name in "${harnesses[@]}"; do
   artifacts="$build_dir/artifacts/$name/"
   mkdir -p "$corpus" "$artifacts"
   cp -n tests/fuzz/corpus/"$name"/* "$corpus"/
+  cmake --build "$build_dir" --target "${name}_fuzz" -j "${JOBS:-2}"
   echo "== $name: ${seconds}s"
   if ! "$build_dir/bin/${name}_fuzz" -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
        -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus" 2>"$build_dir/$name.log"; then
