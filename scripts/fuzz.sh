@@ -30,10 +30,15 @@ for name in "${harnesses[@]}"; do
   artifacts="$build_dir/artifacts/$name/"
   mkdir -p "$corpus" "$artifacts"
   cp -n tests/fuzz/corpus/"$name"/* "$corpus"/
+  dict=()
+  case "$name" in
+    heartbeat | aggregate | desired_state | lease) dict=(-dict=tests/fuzz/json.dict) ;;
+    sidecar_config | fleet) dict=(-dict=tests/fuzz/yaml.dict) ;;
+  esac
   cmake --build "$build_dir" --target "${name}_fuzz" -j "${JOBS:-2}"
   echo "== $name: ${seconds}s"
   if ! "$build_dir/bin/${name}_fuzz" -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
-       -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus" 2>"$build_dir/$name.log"; then
+       "${dict[@]}" -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus" 2>"$build_dir/$name.log"; then
     tail -n 40 "$build_dir/$name.log"
     echo "!! $name: crash; reproducer: $(ls -t "$artifacts"* | head -n 1)"
     echo "   replay: $build_dir/bin/${name}_fuzz <reproducer>"
