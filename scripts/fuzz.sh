@@ -40,8 +40,13 @@ for name in "${harnesses[@]}"; do
   if ! "$build_dir/bin/${name}_fuzz" -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
        "${dict[@]}" -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus" 2>"$build_dir/$name.log"; then
     tail -n 40 "$build_dir/$name.log"
-    echo "!! $name: crash; reproducer: $(ls -t "$artifacts"* | head -n 1)"
-    echo "   replay: $build_dir/bin/${name}_fuzz <reproducer>"
+    reproducer=$(ls -t "$artifacts" | head -n 1)
+    if [[ -z "$reproducer" ]]; then
+      echo "!! $name: failed without a reproducer (see $build_dir/$name.log)"
+      exit 1
+    fi
+    echo "!! $name: crash; reproducer: $artifacts$reproducer"
+    echo "   replay: $build_dir/bin/${name}_fuzz $artifacts$reproducer"
     exit 1
   fi
   grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)|^Done' "$build_dir/$name.log" || true
