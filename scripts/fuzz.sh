@@ -10,8 +10,9 @@ shift || true
 build_dir=${BUILD_DIR:-build-fuzz}
 
 if ! command -v clang++ >/dev/null; then
-  echo "== installing clang (libFuzzer comes with it)"
-  apt-get install -y clang
+  # Debian 12: clang 14; libFuzzer's runtime is in libclang-rt-14-dev.
+  echo "== installing clang and libFuzzer"
+  apt-get install -y clang libclang-rt-14-dev
 fi
 if [[ ! -f "$build_dir/build.ninja" ]]; then
   # -O1 and no NDEBUG: the product's assert()s are invariants the fuzzer should hit too.
