@@ -54,7 +54,9 @@ std::optional<Lease> decodeLease(std::string_view json) {
   lease.expires_ms = expires->get<int64_t>();
   auto scope = doc.find("scope");
   auto pid = doc.find("pid");
-  if (scope != doc.end() && scope->is_string() && pid != doc.end() && pid->is_number_integer()) {
+  // A pid means something only within a known scope; encodeLease writes neither without one.
+  if (scope != doc.end() && scope->is_string() && !scope->get_ref<const std::string&>().empty() && pid != doc.end() &&
+      pid->is_number_integer()) {
     const int64_t value = pid->get<int64_t>();
     if (value > 0 && value < (int64_t{1} << 30)) {
       lease.scope = scope->get<std::string>();
