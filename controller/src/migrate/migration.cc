@@ -191,8 +191,6 @@ class Runner {
   }
   std::string gate(const std::vector<std::string>& ids, bool accept_one_hub);
   BatchFigures window(int batch, const char* step, double seconds, const SoakThresholds& thresholds);
-  // Writes a new generation for every sidecar of `ids` and waits for their heartbeats to report
-  // it; false on timeout.
   // How long a flip took: writing every value, and each sidecar's report of it.
   struct FlipTimes {
     int64_t written_ms = 0;
@@ -206,7 +204,9 @@ class Runner {
       return f;
     }
   };
-  // `known`: the values stored for `ids`, read beforehand (nullptr: read them first).
+  // Writes a new generation for every sidecar of `ids` and waits for their heartbeats to report
+  // it; false on timeout. `known`: the values stored for `ids`, read beforehand (nullptr: read
+  // them first).
   bool flip(const std::vector<std::string>& ids, const std::string& mode, int64_t provisional_until_ms,
             double timeout_s, std::map<std::string, uint64_t>* generations, FlipTimes* times = nullptr,
             const std::map<std::string, wire::DesiredState>* known = nullptr);
