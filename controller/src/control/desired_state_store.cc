@@ -204,13 +204,6 @@ std::optional<wire::DesiredState> DesiredStateStore::read(const std::string& sid
   return best;
 }
 
-size_t DesiredStateStore::write(const std::string& sidecar_id, const wire::DesiredState& state) {
-  const std::string key = wire::desiredStateKey(sidecar_id), value = wire::encodeDesiredState(state);
-  size_t took = 0;
-  for (auto& domain : domains_) took += domain->put(key, value) ? 1 : 0;
-  return took;
-}
-
 std::map<std::string, wire::DesiredState> DesiredStateStore::readMany(const std::vector<std::string>& sidecar_ids) {
   std::vector<std::future<std::map<std::string, wire::DesiredState>>> reads;
   for (auto& domain : domains_) {

@@ -45,9 +45,8 @@ class DesiredStateStore {
 
   // The highest generation of `sidecar_id` over every usable hub; nullopt when none holds one.
   std::optional<wire::DesiredState> read(const std::string& sidecar_id);
-  // Writes into every usable hub's domain; the number of hubs that took it.
-  size_t write(const std::string& sidecar_id, const wire::DesiredState& state);
-  // read() and write() for many sidecars at once, each domain on its own thread.
+  // read() for many sidecars at once, and writing their values into every usable hub's domain:
+  // each domain on its own thread, a domain's writes pipelined.
   std::map<std::string, wire::DesiredState> readMany(const std::vector<std::string>& sidecar_ids);
   void writeMany(const std::map<std::string, wire::DesiredState>& states);
   // For every key, the highest generation anywhere goes where it is missing or lower. Returns
