@@ -21,7 +21,7 @@ if [[ ! -d node_modules/kubernetes-models || package.json -nt node_modules/.pack
   npm install --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
-manifests=(agent-memory.yaml hubs.yaml)
+manifests=(agent-memory.yaml hubs.yaml aggregator.yaml)
 yamllint -d '{extends: default, rules: {line-length: {max: 140}, document-start: disable, braces: {max-spaces-inside: 1}, brackets: {max-spaces-inside: 1}, comments: {min-spaces-from-content: 1}}}' \
   "${manifests[@]}" package.json
 say "yamllint ok"
