@@ -123,7 +123,7 @@ std::string reportHtml(const DemoResult& r) {
   std::string h = R"(<!doctype html><html><head><meta charset="utf-8"><title>twinhub demo report</title><style>
 body{font-family:sans-serif;margin:24px;color:#222} table{border-collapse:collapse;margin:8px 0 20px}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;max-width:380px} td:first-child,th:first-child{text-align:left}
-td:last-child{text-align:left;max-width:260px;font-size:90%}
+.faults td:last-child{text-align:left;max-width:260px;font-size:90%}
 .pass{color:#080;font-weight:bold} .fail{color:#c00;font-weight:bold}</style></head><body>)";
   h += "<h1>twinhub demo report</h1>";
   h += fmt::format("<p>{} run: {} agents behind their sidecars, {} simulated mainpc callers, network: {}. Whole run {:.1f} s. ",
@@ -138,7 +138,7 @@ td:last-child{text-align:left;max-width:260px;font-size:90%}
        "<th>served (ledgers)</th><th>unique ids (ledgers)</th></tr>";
   h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>",
                    r.load.sent, r.load.answered, r.load.failed, r.lost, r.served_twice, r.ledgers.served, r.ledgers.unique_ids);
-  h += "<h2>Faults</h2><table><tr><th>fault</th><th>at</th><th>healed</th><th>detected by</th><th>detection</th>"
+  h += "<h2>Faults</h2><table class=faults><tr><th>fault</th><th>at</th><th>healed</th><th>detected by</th><th>detection</th>"
        "<th>requests in flight at the fault</th><th>longest stall</th><th>failed</th><th>alert</th></tr>";
   for (const FaultRecord& f : r.faults) {
     h += fmt::format(
