@@ -123,7 +123,7 @@ std::string reportHtml(const DemoResult& r) {
   std::string h = R"(<!doctype html><html><head><meta charset="utf-8"><title>twinhub demo report</title><style>
 body{font-family:sans-serif;margin:24px;color:#222} table{border-collapse:collapse;margin:8px 0 20px}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;max-width:380px} td:first-child,th:first-child{text-align:left}
-.faults td:last-child{text-align:left;max-width:260px;font-size:90%}
+.faults{font-size:85%} .faults td:last-child{text-align:left;max-width:240px}
 .pass{color:#080;font-weight:bold} .fail{color:#c00;font-weight:bold}</style></head><body>)";
   h += "<h1>twinhub demo report</h1>";
   h += fmt::format("<p>{} run: {} agents behind their sidecars, {} simulated mainpc callers, network: {}. Whole run {:.1f} s. ",
