@@ -155,6 +155,21 @@ bool FleetDetector::viaFresh(const Sidecar& s, size_t via, int64_t now_ms) const
   return false;
 }
 
+int64_t FleetDetector::lastVia(const Sidecar& s, size_t via) const {
+  int64_t newest = -1;
+  for (size_t recv = 0; recv < hubs_.size(); ++recv) newest = std::max(newest, s.routes[via * hubs_.size() + recv]);
+  return newest;
+}
+
+bool FleetDetector::outlivedSilentHubs(const Sidecar& s, int64_t now_ms) const {
+  int64_t live = -1, silent = -1;
+  for (size_t v = 0; v < hubs_.size(); ++v) {
+    int64_t& newest = viaFresh(s, v, now_ms) ? live : silent;
+    newest = std::max(newest, lastVia(s, v));
+  }
+  return live >= 0 && live - silent >= static_cast<int64_t>(kOutliveBeats * s.last.interval_ms);
+}
+
 bool FleetDetector::settled(size_t hub, int64_t now_ms) const {
   const Hub& h = hubs_[hub];
   return h.link == LinkState::kUp && now_ms - h.link_up_since_ms >= options_.grace_ms;
@@ -271,11 +286,12 @@ void FleetDetector::checkLeaf(int64_t now_ms) {
 void FleetDetector::checkPartitions(int64_t now_ms) {
   // Which hubs each machine's live sidecars are heard through.
   std::map<std::string, std::set<size_t>> heard;
-  std::map<std::string, bool> any_live;
+  std::map<std::string, bool> any_live, outlived;
   for (const auto& [id, s] : sidecars_) {
     if (now_ms - s.first_seen_ms <= staleMs(s)) continue;  // too new to judge
     any_live[s.last.machine] = any_live[s.last.machine] || !s.lost;
     if (s.lost) continue;
+    outlived[s.last.machine] = outlived[s.last.machine] || outlivedSilentHubs(s, now_ms);
     for (size_t v = 0; v < hubs_.size(); ++v) {
       if (viaFresh(s, v, now_ms)) heard[s.last.machine].insert(v);
     }
@@ -290,7 +306,8 @@ void FleetDetector::checkPartitions(int64_t now_ms) {
       for (size_t v : heard[other]) others_elsewhere = others_elsewhere || !mine.count(v);
     }
     const bool alone = others_known && !others_live;  // the only machine we still hear
-    const bool cut = hubs_.size() >= 2 && live && mine.size() == 1 && (others_elsewhere || alone);
+    const bool cut =
+        hubs_.size() >= 2 && live && mine.size() == 1 && outlived[machine] && (others_elsewhere || alone);
     bool& open = partitioned_[machine];
     if (!live && !cut) continue;  // not heard at all: sidecar_lost says it; no verdict either way
     if (cut == open) continue;

@@ -93,11 +93,20 @@ class FleetDetector {
     HubVerdict verdict = HubVerdict::kUnknown;
   };
   enum class Leaf { kUnknown, kUp, kDown };
+  // How much longer (in the sidecar's intervals) a fresh hub must have carried beats than the
+  // stale ones before a partition is judged: a route goes stale after stale_beats (2.5) intervals,
+  // by when a cut machine's other hub has carried 1.5 or more intervals of beats.
+  static constexpr double kOutliveBeats = 1.0;
 
   int64_t staleMs(const Sidecar& s) const;
   int64_t lostMs(const Sidecar& s) const;
   bool routeFresh(const Sidecar& s, size_t via, size_t recv, int64_t now_ms) const;
   bool viaFresh(const Sidecar& s, size_t via, int64_t now_ms) const;
+  int64_t lastVia(const Sidecar& s, size_t via) const;  // newest copy published via `via`, -1 never
+  // Beats kept coming through a fresh hub well after the stale ones fell silent: a cut, not a
+  // sidecar that died (whose last beats through each hub are only milliseconds apart, so that
+  // one route going stale a moment before the other is no evidence).
+  bool outlivedSilentHubs(const Sidecar& s, int64_t now_ms) const;
   bool settled(size_t hub, int64_t now_ms) const;
   bool anyLinkUp() const;
   void agentTransition(Sidecar& s, int64_t now_ms);

@@ -271,6 +271,21 @@ TEST_CASE("FleetDetector: partition when a machine is heard through its own hub 
   CHECK(f.count(AlertKind::kPartitionHealed, "pc2") == 1);
 }
 
+// The race CI caught: a killed sidecar's last beats through the two hubs arrive a moment apart,
+// so one route goes stale just before the other; that is sidecar_lost, never a partition.
+TEST_CASE("FleetDetector: a sidecar killed between its beats through the two hubs is lost, not partitioned",
+          "[unit]") {
+  Fleet f;
+  f.beatFor(2000, {{"pc2.a", "pc2"}, {"mainpc.b", "mainpc"}}, kBoth, kBoth);
+  f.beat("pc2.a", "pc2", kCentral, kBoth);
+  f.advance(150);
+  f.beat("pc2.a", "pc2", kEdge, kBoth);  // its last words, 150 ms after the copy through central
+  f.beatFor(3000, {{"mainpc.b", "mainpc"}}, kBoth, kBoth);
+  CHECK(f.count(AlertKind::kSidecarLost, "pc2.a") == 1);
+  CHECK(f.count(AlertKind::kPartition) == 0);
+  CHECK(f.count(AlertKind::kHubDown) == 0);
+}
+
 TEST_CASE("FleetDetector: the one machine still heard, through one hub, is partitioned", "[unit]") {
   Fleet f;
   f.beatFor(2000, {{"pc2.a", "pc2"}, {"mainpc.b", "mainpc"}}, kBoth, kBoth);
