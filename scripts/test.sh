@@ -17,4 +17,21 @@ else
 fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 cd "$build_dir"
-ctest --output-on-failure --timeout 120 "$@"
+# TEST_ATTEMPTS=N (default 1) runs a failed test up to N times in all (.ci/run uses 2: on a
+# shared, loaded runner one timing-sensitive integration test in ~280 may miss a deadline once).
+# Every failed attempt stays in the output and is listed at the end as FLAKY, so a retry never
+# hides a failure from the reader; a test that fails every attempt fails the run.
+attempts=${TEST_ATTEMPTS:-1}
+if [[ "$attempts" == 1 ]]; then
+  exec ctest --output-on-failure --timeout 120 "$@"
+fi
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+rc=0
+ctest --output-on-failure --timeout 120 --repeat "until-pass:$attempts" "$@" 2>&1 | tee "$log" || rc=$?
+flaky=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*(Failed|Timeout|Exception)' "$log" | sed -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: //; s/ \.+.*//' | sort -u || true)
+if [[ -n "$flaky" ]]; then
+  echo "== FLAKY: failed at least one attempt (see their output above):"
+  echo "$flaky" | sed 's/^/   /'
+fi
+exit "$rc"
