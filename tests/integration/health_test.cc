@@ -15,17 +15,18 @@
 #include <string>
 #include <zmq.hpp>
 
+#include "net_tools/tcp_relay.h"
 #include "support/nats_hubs.h"
 #include "support/process.h"
 #include "support/sidecar_fixture.h"
 #include "support/tcp_client.h"
-#include "support/tcp_relay.h"
 #include "support/zmq_client.h"
 
 namespace twinhub::test {
 namespace {
 
 using json = nlohmann::json;
+using net::TcpRelay;
 constexpr auto kStartTimeout = 15s;
 // Patience on a loaded machine, well above the targets (docs/health.md); delays are printed.
 constexpr auto kAlertTimeout = 8s;
@@ -60,6 +61,7 @@ class HealthFleet {
     std::string pc2_central;
     if (pc2_central_relay) {
       pc2_relay_ = std::make_unique<TcpRelay>("127.0.0.1:" + std::to_string(hubs_.central().clientPort()));
+      REQUIRE(pc2_relay_->port() != 0);
       pc2_central = "nats://127.0.0.1:" + std::to_string(pc2_relay_->port());
     }
     pc2_ = std::make_unique<SidecarFixture>(

@@ -67,7 +67,7 @@ std::string LocalHubs::start() {
   std::ofstream(dir_ + "/central.conf") << hubConfig("central", ports_.central, ports_.central_monitor, dir_ + "/central",
                                                      fmt::format("leafnodes {{\n  listen: 127.0.0.1:{}\n}}", ports_.leaf));
   if (std::string e = startHub("central", ports_.central, ports_.central_monitor, &central_); !e.empty()) return e;
-  relay_ = std::make_unique<LinkRelay>("127.0.0.1:" + std::to_string(ports_.leaf));
+  relay_ = std::make_unique<net::TcpRelay>("127.0.0.1:" + std::to_string(ports_.leaf));
   if (relay_->port() == 0) return "link relay: cannot listen on 127.0.0.1";
   std::ofstream(dir_ + "/edge.conf") << hubConfig(
       "edge", ports_.edge, ports_.edge_monitor, dir_ + "/edge",

@@ -1,6 +1,6 @@
 // The demo's two hubs on 127.0.0.1: "central" (mainpc) and "edge" (pc2, a leaf node of central),
 // configured as deploy/nats/central.conf and edge.conf (the same liveness, write deadline and
-// JetStream domains), with edge's leaf connection going through the LinkRelay so that the demo
+// JetStream domains), with edge's leaf connection going through the net::TcpRelay so that the demo
 // can cut the link between the machines. Started, killed and restarted through the Supervisor.
 // Main thread only.
 #pragma once
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "demo/demo_fleet.h"
-#include "demo/link_relay.h"
+#include "net_tools/tcp_relay.h"
 #include "demo/supervisor.h"
 
 namespace twinhub::ctl::demo {
@@ -26,7 +26,7 @@ class LocalHubs {
 
   Child* central() { return central_; }
   Child* edge() { return edge_; }
-  LinkRelay& link() { return *relay_; }
+  net::TcpRelay& link() { return *relay_; }
   const HubPorts& ports() const { return ports_; }
   std::string url(const std::string& hub) const;
 
@@ -36,7 +36,7 @@ class LocalHubs {
   Supervisor& supervisor_;
   std::string nats_server_, dir_;
   HubPorts ports_;
-  std::unique_ptr<LinkRelay> relay_;
+  std::unique_ptr<net::TcpRelay> relay_;
   Child* central_ = nullptr;
   Child* edge_ = nullptr;
 };

@@ -1,4 +1,4 @@
-#include "support/tcp_relay.h"
+#include "net_tools/tcp_relay.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -8,14 +8,32 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <mutex>
-#include <stdexcept>
+#include <cerrno>
 #include <thread>
 #include <vector>
 
-#include "support/test_servers.h"
+namespace twinhub::net {
 
-namespace twinhub::test {
+namespace {
+
+// A listening socket on 127.0.0.1:0; -1 on failure.
+int listenLoopback(uint16_t* port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, 64) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  *port = ntohs(sa.sin_port);
+  return fd;
+}
+
+}  // namespace
 
 struct TcpRelay::Impl {
   struct Pair {
@@ -128,21 +146,20 @@ struct TcpRelay::Impl {
 
 TcpRelay::TcpRelay(std::string target) : impl_(std::make_unique<Impl>()) {
   impl_->target = std::move(target);
-  impl_->listen_fd = bindLoopback(64, &impl_->port, "tcp relay");
+  impl_->listen_fd = listenLoopback(&impl_->port);
   impl_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  if (impl_->listen_fd >= 0) impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
 }
 
 TcpRelay::~TcpRelay() {
   impl_->stopping = true;
   impl_->wake();
-  impl_->thread.join();
-  ::close(impl_->listen_fd);
+  if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_->listen_fd >= 0) ::close(impl_->listen_fd);
   ::close(impl_->wake_fd);
 }
 
 int TcpRelay::port() const { return impl_->port; }
-int TcpRelay::connectionsAccepted() const { return impl_->accepted.load(); }
 
 void TcpRelay::cut() {
   impl_->cut = true;
@@ -155,4 +172,6 @@ void TcpRelay::restore() {
   impl_->wake();
 }
 
-}  // namespace twinhub::test
+int TcpRelay::connectionsAccepted() const { return impl_->accepted.load(); }
+
+}  // namespace twinhub::net
