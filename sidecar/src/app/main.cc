@@ -5,6 +5,7 @@
 
 #include "app/sidecar_app.h"
 #include "common/log.h"
+#include "common/memory_trimmer.h"
 #include "common/problem_list.h"
 #include "common/rlimit.h"
 #include "config/config_loader.h"
@@ -36,6 +37,7 @@ int checkConfig(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  twinhub::limitMallocArenas();  // before any thread (common/memory_trimmer.h)
   CLI::App cli{"twinhub-sidecar: carries an agent's TCP traffic directly or through the twinhub hubs.\n"
                "Run from a config file (--config), or as one direct-mode front (--listen and --direct)."};
   std::string config_path, check_path, listen, direct, service = "default", metrics, log_level;

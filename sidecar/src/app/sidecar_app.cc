@@ -14,6 +14,8 @@ namespace twinhub {
 namespace {
 
 constexpr uint64_t kDrainTickMs = 50;
+// How often memory freed after a burst goes back to the system (common/memory_trimmer.h).
+constexpr uint64_t kMemoryTrimIntervalMs = 10000;
 
 // Fronts with the same key across a reload are the same listener. A fixed port can hold only
 // one listener, so it is the key: a front whose service is renamed keeps its socket instead of
@@ -67,6 +69,7 @@ SidecarApp::SidecarApp(SidecarConfig config, std::string config_path, ConfigOver
   uv_signal_init(&loop_, &sigint_);
   uv_signal_init(&loop_, &sighup_);
   uv_timer_init(&loop_, &drain_timer_);
+  trimmer_ = std::make_unique<MemoryTrimmer>(&loop_, kMemoryTrimIntervalMs);
   for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) s->data = this;
   drain_timer_.data = this;
 }
@@ -224,6 +227,7 @@ int SidecarApp::run() {
   uv_signal_start(&sighup_, onSignal, SIGHUP);
   startHubs();
   startControl();
+  if (router_) trimmer_->start();  // the hub side's threads are what leave memory behind
   if (Status status = applyFronts(config_); !status) {
     spdlog::error("{}", status.message());
     closeAll();
@@ -430,6 +434,7 @@ void SidecarApp::closeAll() {
   context_->shutdown();
   if (router_) router_->stop();
   if (executor_) executor_->close();
+  trimmer_->close();
 }
 
 }  // namespace twinhub

@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "common/loop_executor.h"
+#include "common/memory_trimmer.h"
 #include "common/status.h"
 #include "config/config.h"
 #include "control/desired_state_controller.h"
@@ -92,6 +93,7 @@ class SidecarApp {
   uv_signal_t sigint_;
   uv_signal_t sighup_;
   uv_timer_t drain_timer_;
+  std::unique_ptr<MemoryTrimmer> trimmer_;
   uint64_t drain_deadline_ns_ = 0;
   bool draining_ = false;
   bool aborted_ = false;
