@@ -268,7 +268,7 @@ for name in front serve-a serve-echo; do
   [[ -n $f_e && -n $f_0 && $f_e -le $((f_0 + 2)) ]] || ok=0
 done
 [[ -n $OUT ]] && cp "$TMP/samples.csv" "$OUT" && log "samples in $OUT"
-for f in zmq.bad zmq.err bulk.bad bulk.err churn.bad; do
+for f in zmq.bad zmq.err bulk.bad bulk.err churn.bad churn.err; do
   [[ -s $TMP/$f ]] && { log "$f:"; tail_log "$TMP/$f" 5; }
 done
 if ((ok)); then log "every target met"; exit 0; fi
