@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -75,6 +76,12 @@ std::string tryConnect(const std::string& url, const HubSecurity& security) {
   return why;
 }
 
+// A refusal by the hub's authorization (not a TLS or network failure).
+bool refusedAuthorization(std::string why) {
+  for (char& c : why) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return why.find("authorization") != std::string::npos || why.find("not permitted") != std::string::npos;
+}
+
 std::string writeSecret(const TempDir& dir, const std::string& name, const std::string& content) {
   std::string path = dir.write(name, content);
   ::chmod(path.c_str(), 0600);
@@ -97,7 +104,7 @@ TEST_CASE("HubSecurity: an unauthenticated client is refused by both hubs", "[in
     no_user.auth = {};
     const std::string why = tryConnect(hub->url(), no_user);
     INFO(why);
-    CHECK(why.find("Authorization") != std::string::npos);
+    CHECK(refusedAuthorization(why));
     // A user and password but no TLS.
     HubSecurity no_tls = roleSecurity(certs, "sidecar");
     no_tls.tls = {};
@@ -115,8 +122,8 @@ TEST_CASE("HubSecurity: a wrong password or another role's password is refused",
   swapped.auth.password_file = certs + "/controller.password";
   for (NatsHub* hub : {&hubs.central(), &hubs.edge()}) {
     INFO("hub " << hub->name());
-    CHECK(tryConnect(hub->url(), wrong).find("Authorization") != std::string::npos);
-    CHECK(tryConnect(hub->url(), swapped).find("Authorization") != std::string::npos);
+    CHECK(refusedAuthorization(tryConnect(hub->url(), wrong)));
+    CHECK(refusedAuthorization(tryConnect(hub->url(), swapped)));
   }
 }
 
@@ -232,8 +239,8 @@ TEST_CASE("HubSecurity: SIGHUP with a rotated sidecar certificate renews hub con
   requireHubsUp(front, {&hubs.edge(), &hubs.central()});
   REQUIRE(waitFor([&] { return newConnectionEchoes(front.front()); }, 10s));
 
-  TcpClient open(front.front());
-  REQUIRE(echoes(open, "before the rotation"));
+  TcpClient session(front.front());
+  REQUIRE(echoes(session, "before the rotation"));
 
   // A new certificate for the same role from the same CA: gen-certs.sh on a copy of the set.
   TempDir again;
@@ -260,7 +267,7 @@ TEST_CASE("HubSecurity: SIGHUP with a rotated sidecar certificate renews hub con
   CHECK(front.countLog("hub central: renewing the connection") == 1);
 
   // The session opened before the rotation still carries bytes; new ones work too.
-  CHECK(echoes(open, "after the rotation"));
+  CHECK(echoes(session, "after the rotation"));
   CHECK(newConnectionEchoes(front.front()));
 
   // The password is nowhere in what the sidecars printed, at debug level.
