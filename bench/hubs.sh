@@ -9,6 +9,11 @@
 #
 # The caller sources bench/lib.sh first (spawn, log, alive) and sets $CLIENT (bench_client).
 # Everything here sets globals named HUB_* and returns non-zero (with HUB_ERR set) on failure.
+#
+# HUB_TLS=1: the hubs as deploy/nats/*-secure.conf (TLS with client certificates and users on
+# client and leaf connections; certificates from scripts/gen-certs.sh in DIR/certs) and the
+# sidecars with the matching tls/auth keys (docs/security.md).
+HUB_TLS=${HUB_TLS:-0}
 
 NATS_BIN=${NATS_BIN:-$(command -v nats-server 2>/dev/null || echo /usr/sbin/nats-server)}
 declare -A HUB_PID=() HUB_STARTS=()
@@ -21,6 +26,26 @@ hubs_setup() {
   ports=$("$CLIENT" freeport 5 | tr '\n' ' ')
   read -r HUB_C_PORT HUB_L_PORT HUB_E_PORT HUB_C_MON HUB_E_MON <<<"$ports"
   HUB_C_URL=nats://127.0.0.1:$HUB_C_PORT HUB_E_URL=nats://127.0.0.1:$HUB_E_PORT
+  local c_tls="" e_tls="" leaf_tls="" leaf_user="" remote_tls=""
+  HUB_SIDECAR_SECURITY=""
+  if [[ $HUB_TLS == 1 ]]; then
+    local certs=$HUB_DIR/certs here
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    "$here/scripts/gen-certs.sh" "$certs" >/dev/null || { HUB_ERR="gen-certs.sh failed"; return 1; }
+    cp "$here/deploy/nats/users.conf" "$HUB_DIR/users.conf"
+    set -a; . "$certs/hub-passwords.env"; set +a  # the hubs' $*_PASSWORD variables
+    # tls_block HUB [verify: true]: the hub's certificate, the CA, and whether clients must have one.
+    tls_block() { printf 'tls { cert_file: "%s/%s.pem", key_file: "%s/%s-key.pem", ca_file: "%s/ca.pem"%s, timeout: 2 }\n' "$certs" "$1" "$certs" "$1" "$certs" "${2:+, verify: $2}"; }
+    c_tls="$(tls_block central true)
+authorization { include \"users.conf\" }"
+    e_tls="$(tls_block edge true)
+authorization { include \"users.conf\" }"
+    leaf_tls="$(tls_block central true)
+  authorization { user: leaf, password: \$LEAF_PASSWORD }"
+    leaf_user="leaf:$(cat "$certs/leaf.password")@"
+    remote_tls=", $(tls_block edge)"
+    HUB_SIDECAR_SECURITY=", tls: {ca: $certs/ca.pem, cert: $certs/sidecar.pem, key: $certs/sidecar-key.pem}, auth: {user: sidecar, password_file: $certs/sidecar.password}"
+  fi
   cat >"$HUB_DIR/central.conf" <<EOF
 server_name: central
 listen: 127.0.0.1:$HUB_C_PORT
@@ -29,8 +54,10 @@ ping_interval: "2s"
 ping_max: 3
 write_deadline: "2s"
 max_payload: 1MB
+$c_tls
 leafnodes {
   listen: 127.0.0.1:$HUB_L_PORT
+  $leaf_tls
 }
 EOF
   cat >"$HUB_DIR/edge.conf" <<EOF
@@ -41,9 +68,10 @@ ping_interval: "2s"
 ping_max: 3
 write_deadline: "2s"
 max_payload: 1MB
+$e_tls
 leafnodes {
   reconnect: 1
-  remotes: [ { urls: ["nats-leaf://127.0.0.1:$HUB_L_PORT"] } ]
+  remotes: [ { urls: ["nats-leaf://${leaf_user}127.0.0.1:$HUB_L_PORT"]$remote_tls } ]
 }
 EOF
 }
@@ -97,7 +125,7 @@ hub_serve_yaml() {
   cat >"$1" <<EOF
 sidecar: {machine: pc2, id: pc2.Echo}
 mode: hub
-hubs: [{name: edge, url: $HUB_E_URL}, {name: central, url: $HUB_C_URL}]
+hubs: [{name: edge, url: $HUB_E_URL$HUB_SIDECAR_SECURITY}, {name: central, url: $HUB_C_URL$HUB_SIDECAR_SECURITY}]
 serve: {service: Echo, address: $2, probe: {type: tcp, address: $2, interval_ms: 500}}
 metrics: $3
 ${4:+hub_options: $4}
@@ -110,7 +138,7 @@ hub_front_yaml() {
   cat >"$1" <<EOF
 sidecar: {id: mainpc.front}
 mode: hub
-hubs: [{name: edge, url: $HUB_E_URL}, {name: central, url: $HUB_C_URL}]
+hubs: [{name: edge, url: $HUB_E_URL$HUB_SIDECAR_SECURITY}, {name: central, url: $HUB_C_URL$HUB_SIDECAR_SECURITY}]
 fronts: [{listen: $2, service: Echo}]
 metrics: $3
 ${4:+hub_options: $4}

@@ -18,6 +18,9 @@ namespace twinhub::ctl {
 struct GlobalOptions {
   std::vector<std::string> hub_args;  // --hub NAME=URL, in order of preference
   std::vector<HubAddress> hubs;       // parsed
+  // --hub-ca, --hub-cert, --hub-key, --hub-user, --hub-password-file, --hub-token-file: this
+  // controller's TLS files and credentials, the same for every hub (docs/security.md).
+  nats_security::HubSecurity security;
   std::string fleet_file;             // -f FLEET of status and health watch: its hubs when no --hub
 };
 

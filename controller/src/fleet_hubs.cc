@@ -6,10 +6,10 @@
 
 namespace twinhub::ctl {
 
-std::vector<HubAddress> fleetHubs(const fleet::Fleet& f) {
+std::vector<HubAddress> fleetHubs(const fleet::Fleet& f, const nats_security::HubSecurity& security) {
   std::vector<HubAddress> hubs;
   for (const fleet::Machine& m : f.machines) {
-    if (!m.hub.urls.empty()) hubs.push_back({m.hub.name, m.hub.urls.front()});
+    if (!m.hub.urls.empty()) hubs.push_back({m.hub.name, m.hub.urls.front(), security});
   }
   return hubs;
 }
@@ -25,7 +25,8 @@ std::optional<fleet::Fleet> loadFleetOrSay(const std::string& path) {
   return loaded.fleet;
 }
 
-std::optional<std::vector<HubAddress>> resolveHubs(const std::vector<HubAddress>& hubs, const std::string& fleet_path) {
+std::optional<std::vector<HubAddress>> resolveHubs(const std::vector<HubAddress>& hubs, const std::string& fleet_path,
+                                                   const nats_security::HubSecurity& security) {
   if (!hubs.empty()) return hubs;
   if (fleet_path.empty()) {
     std::fprintf(stderr, "twinhubctl: no hubs: pass --hub NAME=URL (repeated) or -f FLEET\n");
@@ -33,7 +34,7 @@ std::optional<std::vector<HubAddress>> resolveHubs(const std::vector<HubAddress>
   }
   std::optional<fleet::Fleet> f = loadFleetOrSay(fleet_path);
   if (!f) return std::nullopt;
-  std::vector<HubAddress> from_fleet = fleetHubs(*f);
+  std::vector<HubAddress> from_fleet = fleetHubs(*f, security);
   if (from_fleet.empty()) {
     std::fprintf(stderr, "twinhubctl: %s names no hub\n", fleet_path.c_str());
     return std::nullopt;

@@ -44,6 +44,16 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   GlobalOptions global;
   app.add_option("--hub", global.hub_args, "A hub as NAME=URL (nats://host:port); repeat, in order of preference");
+  // Secrets only from files (docs/security.md): a password on the command line is in ps and history.
+  app.add_option("--hub-ca", global.security.tls.ca, "TLS: PEM file of the CA that signed the hubs' certificates")
+      ->check(CLI::ExistingFile);
+  app.add_option("--hub-cert", global.security.tls.cert, "TLS: this controller's certificate (PEM)")->check(CLI::ExistingFile);
+  app.add_option("--hub-key", global.security.tls.key, "TLS: its private key (PEM, mode 0600)")->check(CLI::ExistingFile);
+  app.add_option("--hub-user", global.security.auth.user, "The hub user to log in as (e.g. controller)");
+  app.add_option("--hub-password-file", global.security.auth.password_file,
+                 "File whose first line is the hub user's password (mode 0600)")->check(CLI::ExistingFile);
+  app.add_option("--hub-token-file", global.security.auth.token_file, "File whose first line is a hub token (mode 0600)")
+      ->check(CLI::ExistingFile);
   int exit_code = kExitOk;
   CLI::App* health = app.add_subcommand("health", "Fleet health");
   health->require_subcommand(1);
@@ -64,6 +74,7 @@ int main(int argc, char** argv) {
     for (const std::string& arg : global.hub_args) {
       HubAddress hub;
       if (std::string problem = parseHubAddress(arg, &hub); !problem.empty()) throw CLI::ValidationError(problem);
+      hub.security = global.security;
       global.hubs.push_back(hub);
     }
   });

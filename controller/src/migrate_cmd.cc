@@ -16,7 +16,7 @@ void addMigrate(CLI::App& app, GlobalOptions& global, MigrateOptions& options, i
   migrate->add_flag("--accept-one-hub", options.accept_one_hub, "Pass the gate with one hub down");
   migrate->add_option("--soak-s", options.soak_s, "Soak time per batch in seconds (default: the fleet's)");
   migrate->footer(kMigrateExitHelp);
-  migrate->callback([&] { exit_code = runMigrate(global.hubs, options); });
+  migrate->callback([&] { exit_code = runMigrate(global.hubs, options, global.security); });
 }
 
 void addRollback(CLI::App& app, GlobalOptions& global, RollbackOptions& options, int& exit_code) {
@@ -29,7 +29,7 @@ void addRollback(CLI::App& app, GlobalOptions& global, RollbackOptions& options,
   sidecar->excludes(all);
   rollback->add_flag("--json", options.json, "One JSON event per line on stdout");
   rollback->footer(kMigrateExitHelp);
-  rollback->callback([&] { exit_code = runRollback(global.hubs, options); });
+  rollback->callback([&] { exit_code = runRollback(global.hubs, options, global.security); });
 }
 
 }  // namespace twinhub::ctl

@@ -15,9 +15,18 @@ double orZero(double v) { return std::max(0.0, v); }
 // ---- configs --------------------------------------------------------------------------------
 
 
+std::string hubSecurityYaml(const NatsHub& hub, const std::string& role) {
+  const std::string& d = hub.certsDir();
+  if (d.empty()) return "";
+  return ", tls: {ca: \"" + d + "/ca.pem\", cert: \"" + d + "/" + role + ".pem\", key: \"" + d + "/" + role +
+         "-key.pem\"}, auth: {user: " + role + ", password_file: \"" + d + "/" + role + ".password\"}";
+}
+
 std::string hubsYaml(const HubOrder& order) {
   std::string out = "hubs:\n";
-  for (NatsHub* hub : order) out += "  - {name: " + hub->name() + ", url: \"" + hub->url() + "\"}\n";
+  for (NatsHub* hub : order) {
+    out += "  - {name: " + hub->name() + ", url: \"" + hub->url() + "\"" + hubSecurityYaml(*hub, "sidecar") + "}\n";
+  }
   out += "hub_options: {probe_interval_ms: 100, suspect_after_ms: 350, failback_hold_ms: " +
          std::to_string(kFailbackHoldMs) + ", open_timeout_ms: " + std::to_string(kOpenTimeoutMs) + "}\n";
   return out;

@@ -41,6 +41,10 @@ double orZero(double v);
 // Hubs in a sidecar's order of preference.
 using HubOrder = std::vector<NatsHub*>;
 
+// A secure hub's `tls` and `auth` keys for a sidecar config (", tls: {...}, auth: {...}", the
+// gen-certs.sh files of `role`); "" for a plain hub.
+std::string hubSecurityYaml(const NatsHub& hub, const std::string& role);
+// Each hub with its security when it has some (HubPair::Secure).
 std::string hubsYaml(const HubOrder& order);
 // A sidecar that offers `agent` as `service`; its probe is tcp (on the agent) or zmq (on a health
 // socket), checked every 100 ms, one result enough either way. `extra`: more YAML appended.

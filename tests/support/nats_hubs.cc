@@ -199,8 +199,13 @@ std::string renderShippedHubConfig(const std::string& name,
   return out;
 }
 
-NatsHub::NatsHub(std::string name, const std::string& config, const std::string& dir, Ports ports)
-    : name_(std::move(name)), ports_(ports), config_path_(dir + "/" + name_ + ".conf") {
+NatsHub::NatsHub(std::string name, const std::string& config, const std::string& dir, Ports ports,
+                 std::vector<std::string> env, std::string certs_dir)
+    : name_(std::move(name)),
+      ports_(ports),
+      config_path_(dir + "/" + name_ + ".conf"),
+      env_(std::move(env)),
+      certs_dir_(std::move(certs_dir)) {
   {
     std::ofstream out(config_path_, std::ios::binary | std::ios::trunc);
     out << config;
@@ -231,7 +236,7 @@ void NatsHub::start() {
     }
   }
   if (process_) earlier_output_ += process_->output();
-  process_ = std::make_unique<Process>(natsServerPath(), std::vector<std::string>{"-c", config_path_});
+  process_ = std::make_unique<Process>(natsServerPath(), std::vector<std::string>{"-c", config_path_}, env_);
   bool up = waitFor([&] { return !process_->running() || ready(); }, kStartTimeout) && process_->running();
   if (!up) {
     process_->signal(SIGKILL);
@@ -291,7 +296,66 @@ std::string NatsHub::monitorGet(const std::string& path, std::chrono::millisecon
 
 HubPair::HubPair() : HubPair(nullptr) {}
 
-HubPair::HubPair(const std::function<std::string(int)>& leaf_remote) {
+HubPair::HubPair(const std::function<std::string(int)>& leaf_remote) { start(leaf_remote, nullptr); }
+
+HubPair::HubPair(const Secure& secure) { start(nullptr, &secure); }
+
+namespace {
+
+// NAME=VALUE lines of gen-certs.sh's hub-passwords.env: the secure hubs' environment.
+std::vector<std::string> hubPasswordEnv(const std::string& certs_dir) {
+  std::istringstream in(readFile(certs_dir + "/hub-passwords.env"));
+  std::vector<std::string> env;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != '#' && line.find('=') != std::string::npos) env.push_back(line);
+  }
+  return env;
+}
+
+std::string firstLine(const std::string& path) {
+  std::istringstream in(readFile(path));
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+}  // namespace
+
+const std::string& testCertsDir(const std::string& which) {
+  static std::map<std::string, std::unique_ptr<TempDir>> dirs;
+  auto& dir = dirs[which];
+  if (!dir) {
+    auto made = std::make_unique<TempDir>();
+    Process script("/bin/bash", {std::string(TWINHUB_SOURCE_DIR) + "/scripts/gen-certs.sh", made->path() + "/certs"});
+    std::optional<int> status = script.wait(60s);
+    if (status != 0) throw std::runtime_error("scripts/gen-certs.sh failed:\n" + script.output());
+    dir = std::move(made);
+  }
+  static std::map<std::string, std::string> paths;
+  return paths[which] = dir->path() + "/certs";
+}
+
+void HubPair::start(const std::function<std::string(int)>& leaf_remote, const Secure* secure) {
+  const std::string suffix = secure ? "-secure" : "";
+  std::vector<std::string> env;
+  std::string leaf_user;
+  if (secure) {
+    env = hubPasswordEnv(secure->certs_dir);
+    leaf_user = "leaf:" + firstLine(secure->certs_dir + "/leaf.password") + "@";
+    // `include "users.conf"` is relative to the rendered config, which lives in dir_.
+    std::ofstream(dir_.path() + "/users.conf") << readFile(std::string(TWINHUB_SOURCE_DIR) + "/deploy/nats/users.conf");
+  }
+  auto tlsValues = [&](const std::string& hub) -> std::vector<std::pair<std::string, std::string>> {
+    if (!secure) return {};
+    const std::string d = "\"" + secure->certs_dir + "/";
+    return {{"tls-cert", d + hub + ".pem\""}, {"tls-key", d + hub + "-key.pem\""}, {"tls-ca", d + "ca.pem\""}};
+  };
+  auto with = [](std::vector<std::pair<std::string, std::string>> a, const std::vector<std::pair<std::string, std::string>>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  const std::string certs_dir = secure ? secure->certs_dir : "";
   // A port picked here can be taken by another process before nats-server binds it; pick again.
   for (int attempt = 1;; ++attempt) {
     try {
@@ -301,21 +365,25 @@ HubPair::HubPair(const std::function<std::string(int)>& leaf_remote) {
       const std::string loopback = "127.0.0.1:";
       central_ = std::make_unique<NatsHub>(
           "central",
-          renderShippedHubConfig("central", {{"client-listen", loopback + std::to_string(central_ports.client)},
-                                             {"monitor-listen", loopback + std::to_string(central_ports.monitor)},
-                                             {"leaf-listen", loopback + std::to_string(central_ports.leaf)},
-                                             {"store-dir", "\"" + dir_.path() + "/central-store\""}}),
-          dir_.path(), central_ports);
+          renderShippedHubConfig("central" + suffix,
+                                 with({{"client-listen", loopback + std::to_string(central_ports.client)},
+                                       {"monitor-listen", loopback + std::to_string(central_ports.monitor)},
+                                       {"leaf-listen", loopback + std::to_string(central_ports.leaf)},
+                                       {"store-dir", "\"" + dir_.path() + "/central-store\""}},
+                                      tlsValues("central"))),
+          dir_.path(), central_ports, env, certs_dir);
       edge_ = std::make_unique<NatsHub>(
           "edge",
-          renderShippedHubConfig("edge", {{"client-listen", loopback + std::to_string(edge_ports.client)},
-                                          {"monitor-listen", loopback + std::to_string(edge_ports.monitor)},
-                                          {"leaf-remote", "[\"nats-leaf://" +
-                                                              (leaf_remote ? leaf_remote(central_ports.leaf)
-                                                                           : loopback + std::to_string(central_ports.leaf)) +
-                                                              "\"]"},
-                                          {"store-dir", "\"" + dir_.path() + "/edge-store\""}}),
-          dir_.path(), edge_ports);
+          renderShippedHubConfig("edge" + suffix,
+                                 with({{"client-listen", loopback + std::to_string(edge_ports.client)},
+                                       {"monitor-listen", loopback + std::to_string(edge_ports.monitor)},
+                                       {"leaf-remote", "[\"nats-leaf://" + leaf_user +
+                                                           (leaf_remote ? leaf_remote(central_ports.leaf)
+                                                                        : loopback + std::to_string(central_ports.leaf)) +
+                                                           "\"]"},
+                                       {"store-dir", "\"" + dir_.path() + "/edge-store\""}},
+                                      tlsValues("edge"))),
+          dir_.path(), edge_ports, env, certs_dir);
       break;
     } catch (const std::runtime_error& e) {
       edge_.reset();

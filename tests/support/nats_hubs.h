@@ -36,8 +36,11 @@ class NatsHub {
     int monitor = 0;
     int leaf = 0;  // leafnode listener; 0 when this hub has none
   };
-  // Writes `config` to dir/<name>.conf and starts the server; waits until it is ready.
-  NatsHub(std::string name, const std::string& config, const std::string& dir, Ports ports);
+  // Writes `config` to dir/<name>.conf and starts the server (with `env` added to its
+  // environment); waits until it is ready. `certs_dir`: the gen-certs.sh directory when the hub
+  // runs the secure config (TLS and users), "" otherwise.
+  NatsHub(std::string name, const std::string& config, const std::string& dir, Ports ports,
+          std::vector<std::string> env = {}, std::string certs_dir = "");
   ~NatsHub();
   NatsHub(const NatsHub&) = delete;
   NatsHub& operator=(const NatsHub&) = delete;
@@ -48,6 +51,8 @@ class NatsHub {
   int monitorPort() const { return ports_.monitor; }
   int leafPort() const { return ports_.leaf; }
   const std::string& configPath() const { return config_path_; }
+  // The scripts/gen-certs.sh directory of a secure hub (clients need TLS and a user); "" if plain.
+  const std::string& certsDir() const { return certs_dir_; }
 
   void kill();     // SIGKILL, wait for exit
   void freeze();   // SIGSTOP; returns once the process is stopped
@@ -70,6 +75,8 @@ class NatsHub {
   std::string name_;
   Ports ports_;
   std::string config_path_;
+  std::vector<std::string> env_;
+  std::string certs_dir_;
   std::unique_ptr<Process> process_;
   std::string earlier_output_;  // output of processes before the current one
 };
@@ -77,7 +84,13 @@ class NatsHub {
 // central + edge, started in the constructor (central first), with the leaf link up.
 class HubPair {
  public:
+  // Secured hubs: deploy/nats/<name>-secure.conf (TLS with client certificates and users on
+  // client and leaf connections) with the certificates and passwords of scripts/gen-certs.sh.
+  struct Secure {
+    std::string certs_dir;
+  };
   HubPair();
+  explicit HubPair(const Secure& secure);
   // Edge joins central's leaf port through the address `leaf_remote(central_leaf_port)`
   // returns (HOST:PORT), e.g. a TcpRelay that a test can cut.
   explicit HubPair(const std::function<std::string(int)>& leaf_remote);
@@ -91,6 +104,8 @@ class HubPair {
   bool waitLeafUp(std::chrono::milliseconds timeout);
 
  private:
+  void start(const std::function<std::string(int)>& leaf_remote, const Secure* secure);
+
   TempDir dir_;
   std::unique_ptr<NatsHub> central_;
   std::unique_ptr<NatsHub> edge_;
@@ -103,5 +118,9 @@ std::string renderShippedHubConfig(const std::string& name,
 
 // Path of nats-server: $NATS_SERVER, else /usr/sbin/nats-server, else the first on PATH.
 std::string natsServerPath();
+
+// A scripts/gen-certs.sh directory made once per test process (kept until it exits); `which`
+// names independent sets, e.g. "other" for a second, unrelated CA.
+const std::string& testCertsDir(const std::string& which = "main");
 
 }  // namespace twinhub::test

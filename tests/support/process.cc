@@ -74,7 +74,7 @@ bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
   }
 }
 
-Process::Process(const std::string& program, const std::vector<std::string>& args) {
+Process::Process(const std::string& program, const std::vector<std::string>& args, const std::vector<std::string>& env) {
   std::string dir = makeTempDir();
   log_path_ = dir + "/output.log";
   int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
@@ -87,6 +87,17 @@ Process::Process(const std::string& program, const std::vector<std::string>& arg
   std::vector<char*> argv;
   for (auto& arg : argv_storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env_storage = env;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('=') + 1);
+    bool replaced = false;
+    for (const std::string& mine : env) replaced = replaced || mine.rfind(name, 0) == 0;
+    if (!replaced) env_storage.push_back(entry);
+  }
+  std::vector<char*> envp;
+  for (auto& entry : env_storage) envp.push_back(entry.data());
+  envp.push_back(nullptr);
   pid_t parent = getpid();
 
   pid_t pid = fork();
@@ -110,7 +121,7 @@ Process::Process(const std::string& program, const std::vector<std::string>& arg
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_DFL);
-    execv(program.c_str(), argv.data());
+    execve(program.c_str(), argv.data(), envp.data());
     const char msg[] = "exec failed\n";
     ssize_t ignored = ::write(2, msg, sizeof msg - 1);
     (void)ignored;

@@ -39,7 +39,8 @@ bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
 // if it still runs.
 class Process {
  public:
-  Process(const std::string& program, const std::vector<std::string>& args);
+  // `env`: NAME=VALUE entries added to (or replacing in) the test's environment for the child.
+  Process(const std::string& program, const std::vector<std::string>& args, const std::vector<std::string>& env = {});
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;

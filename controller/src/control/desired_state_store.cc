@@ -53,6 +53,14 @@ struct DesiredStateStore::Domain {
     if (s == NATS_OK) s = natsOptions_SetTimeout(opts, kConnectTimeoutMs);
     if (s == NATS_OK) s = natsOptions_SetName(opts, "twinhubctl/desired-state");
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, 0);  // the next command connects anew
+    if (s == NATS_OK) {
+      if (std::string why = nats_security::applyHubSecurity(opts, hub.security); !why.empty()) {
+        natsOptions_Destroy(opts);
+        error = why;
+        close();
+        return false;
+      }
+    }
     if (s == NATS_OK) s = natsConnection_Connect(&connection, opts);
     natsOptions_Destroy(opts);
     if (s != NATS_OK) return fail("connect: ", s);

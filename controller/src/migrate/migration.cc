@@ -405,14 +405,15 @@ int Runner::migrate(size_t index, const MigrateOptions& options) {
 
 }  // namespace
 
-int runMigrate(const std::vector<HubAddress>& global_hubs, const MigrateOptions& options) {
+int runMigrate(const std::vector<HubAddress>& global_hubs, const MigrateOptions& options,
+               const nats_security::HubSecurity& security) {
   std::optional<fleet::Fleet> f = loadFleetOrSay(options.fleet_file);
   if (!f) return kMigrateExitUsage;
   if (options.batch < 0 || options.batch > static_cast<int>(f->batches.size())) {
     std::fprintf(stderr, "twinhubctl: --batch %d: the fleet has batches 1 to %zu\n", options.batch, f->batches.size());
     return kMigrateExitUsage;
   }
-  Runner runner(*f, global_hubs.empty() ? fleetHubs(*f) : global_hubs, options.json);
+  Runner runner(*f, global_hubs.empty() ? fleetHubs(*f, security) : global_hubs, options.json);
   if (int code = runner.start(); code != kMigrateExitDone) return code;
   const int64_t started = health::wallClockMs();
   runner.progress().planned(options.batch != 0 ? 1 : f->batches.size());
@@ -431,7 +432,8 @@ int runMigrate(const std::vector<HubAddress>& global_hubs, const MigrateOptions&
   return kMigrateExitDone;
 }
 
-int runRollback(const std::vector<HubAddress>& global_hubs, const RollbackOptions& options) {
+int runRollback(const std::vector<HubAddress>& global_hubs, const RollbackOptions& options,
+                const nats_security::HubSecurity& security) {
   std::optional<fleet::Fleet> f = loadFleetOrSay(options.fleet_file);
   if (!f) return kMigrateExitUsage;
   std::vector<std::string> ids;
@@ -447,7 +449,7 @@ int runRollback(const std::vector<HubAddress>& global_hubs, const RollbackOption
     std::fprintf(stderr, "twinhubctl: rollback: say --batch N, --sidecar ID or --all\n");
     return kMigrateExitUsage;
   }
-  Runner runner(*f, global_hubs.empty() ? fleetHubs(*f) : global_hubs, options.json);
+  Runner runner(*f, global_hubs.empty() ? fleetHubs(*f, security) : global_hubs, options.json);
   if (int code = runner.start(); code != kMigrateExitDone) return code;
   const int code = runner.rollback(options.batch, ids, "rollback asked");
   return code == kMigrateExitRolledBack ? kMigrateExitDone : code;

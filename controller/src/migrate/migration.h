@@ -61,7 +61,10 @@ struct RollbackOptions {
   bool json = false;
 };
 
-int runMigrate(const std::vector<HubAddress>& hubs, const MigrateOptions& options);
-int runRollback(const std::vector<HubAddress>& hubs, const RollbackOptions& options);
+// `hubs` (from --hub) when not empty, else the fleet's, each with `security`.
+int runMigrate(const std::vector<HubAddress>& hubs, const MigrateOptions& options,
+               const nats_security::HubSecurity& security = {});
+int runRollback(const std::vector<HubAddress>& hubs, const RollbackOptions& options,
+                const nats_security::HubSecurity& security = {});
 
 }  // namespace twinhub::ctl

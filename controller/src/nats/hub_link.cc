@@ -128,6 +128,13 @@ void HubLink::start(const std::vector<std::string>& subjects) {
   if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(opts, true, onConnected, context_);
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, onDisconnected, context_);
   if (s == NATS_OK) {
+    if (std::string why = nats_security::applyHubSecurity(opts, address_.security); !why.empty()) {
+      natsOptions_Destroy(opts);
+      setState(LinkState::kDown, why);
+      return;
+    }
+  }
+  if (s == NATS_OK) {
     s = natsConnection_Connect(&connection_, opts);
     if (s == NATS_NOT_YET_CONNECTED) s = NATS_OK;  // cnats keeps trying in the background
   }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "health/fleet_detector.h"
+#include "nats_security/hub_security.h"
 
 typedef struct __natsConnection natsConnection;
 typedef struct __natsSubscription natsSubscription;
@@ -27,6 +28,7 @@ namespace twinhub::ctl {
 struct HubAddress {
   std::string name;
   std::string url;
+  nats_security::HubSecurity security;  // TLS and credentials (docs/security.md)
 };
 
 // One message received on some hub's connection.

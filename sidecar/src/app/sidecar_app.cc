@@ -25,12 +25,19 @@ std::string frontKey(const FrontConfig& front) {
   return front.listen.port() != 0 ? listen : listen + "/" + front.service;
 }
 
+std::string securityFiles(const SidecarConfig& config) {
+  std::string out;
+  for (const HubConfig& hub : config.hubs) out += nats_security::filesFingerprint(hub.security) + "|";
+  return out;
+}
+
 std::vector<HubOptions> hubOptions(const SidecarConfig& config) {
   std::vector<HubOptions> hubs;
   for (const HubConfig& hub : config.hubs) {
     HubOptions options;
     options.name = hub.name;
     options.url = hub.url;
+    options.security = hub.security;
     options.ping_interval_ms = config.hub.ping_interval_ms;
     options.max_pings_out = config.hub.max_pings_out;
     hubs.push_back(options);
@@ -104,6 +111,7 @@ void SidecarApp::startHubs() {
   if (config_.hubs.empty()) return;
   executor_ = std::make_unique<LoopExecutor>(&loop_);
   hub_stats_tee_ = std::make_unique<TeeHubStats>(metrics_.hubStats(), beat_stats_);
+  security_files_ = securityFiles(config_);
   router_ = std::make_unique<SessionRouter>(*context_, *executor_, hubOptions(config_), routerOptions(config_),
                                             *hub_stats_tee_);
   router_->start();
@@ -133,7 +141,7 @@ void SidecarApp::startHubs() {
 void SidecarApp::startControl() {
   if (!executor_) return;
   std::vector<ControlHub> hubs;
-  for (const HubConfig& hub : config_.hubs) hubs.push_back({hub.name, hub.url});
+  for (const HubConfig& hub : config_.hubs) hubs.push_back({hub.name, hub.url, hub.security});
   if (!config_.state_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(config_.state_dir, ec);
@@ -337,6 +345,13 @@ void SidecarApp::reload() {
     spdlog::warn("changes to hubs, hub_options and serve take effect only on restart; the running ones stay");
   }
   if (next.health != config_.health) spdlog::warn("health.interval_ms changes only on restart");
+  if (router_ && next.hubs == config_.hubs && securityFiles(config_) != security_files_) {
+    // Same paths, new contents (a rotated certificate): new connections read them, one hub at a
+    // time so that open sessions always have a hub to move to.
+    spdlog::info("hub certificates or credentials changed: renewing the hub connections one at a time");
+    security_files_ = securityFiles(config_);
+    router_->hubSet().renewConnections();
+  }
   next.health = config_.health;
   next.metrics = config_.metrics;
   next.hubs = config_.hubs;

@@ -75,6 +75,7 @@ class SidecarApp {
 
   SidecarConfig config_;
   std::string config_path_;
+  std::string security_files_;  // fingerprint of the hubs' TLS and credential files in use
   ConfigOverrides overrides_;
   uv_loop_t loop_;
   std::unique_ptr<ProxyContext> context_;

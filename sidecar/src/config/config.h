@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/net_address.h"
+#include "nats_security/hub_security.h"
 
 namespace twinhub {
 
@@ -17,6 +18,9 @@ const char* modeName(Mode mode);
 struct HubConfig {
   std::string name;
   std::string url;  // nats://host:port
+  // TLS and credentials (docs/security.md); file paths are absolute once loaded (relative ones
+  // are taken from the config file's directory).
+  nats_security::HubSecurity security;
   bool operator==(const HubConfig&) const = default;
 };
 

@@ -15,6 +15,7 @@
 #include "yaml_support/text_file.h"
 
 #include "health_wire/health_subjects.h"
+#include "nats_security/hub_security.h"
 
 namespace twinhub {
 
@@ -25,7 +26,24 @@ namespace {
 // Walks the YAML tree, converting values and collecting every problem with its position.
 class Reader {
  public:
-  explicit Reader(std::string source) : source_(std::move(source)) {}
+  explicit Reader(std::string source) : source_(std::move(source)) {
+    auto slash = source_.rfind('/');
+    if (slash != std::string::npos) base_dir_ = source_.substr(0, slash + 1);
+  }
+
+  // A file named in the config: relative paths are taken from the config file's directory.
+  // Reports the file's problem (missing, unreadable, a secret that others may read) at the value.
+  bool file(const YAML::Node& node, const std::string& what, bool secret, std::string* out) {
+    std::string path;
+    if (!string(node, what, &path)) return false;
+    if (path[0] != '/') path = base_dir_ + path;
+    *out = path;
+    if (std::string why = nats_security::fileProblem(path, secret); !why.empty()) {
+      error(node, what + ": " + why);
+      return false;
+    }
+    return true;
+  }
 
   void error(const YAML::Mark& mark, const std::string& message) {
     // Messages quote values from the file, which may be of any length.
@@ -124,6 +142,7 @@ class Reader {
     std::string message;
   };
   std::string source_;
+  std::string base_dir_;  // "" or the config file's directory with a trailing '/'
   std::vector<Problem> errors_;
 };
 
@@ -208,6 +227,30 @@ void readHealth(Reader& r, const YAML::Node& node, HealthTuning& h) {
   if (node["interval_ms"]) r.uint(node["interval_ms"], "health.interval_ms", 50, 60000, &h.interval_ms);
 }
 
+void readHubTls(Reader& r, const YAML::Node& node, nats_security::TlsFiles& tls) {
+  if (!r.checkMap(node, "hub tls", {"ca", "cert", "key"})) return;
+  if (!node["ca"]) r.error(node, "hub tls needs a ca (the PEM file of the CA that signed the hub's certificate)");
+  else r.file(node["ca"], "hub tls.ca", false, &tls.ca);
+  if (node["cert"]) r.file(node["cert"], "hub tls.cert", false, &tls.cert);
+  if (node["key"]) r.file(node["key"], "hub tls.key", true, &tls.key);
+  if (node["cert"].IsDefined() != node["key"].IsDefined()) r.error(node, "hub tls needs both cert and key, or neither");
+}
+
+void readHubAuth(Reader& r, const YAML::Node& node, nats_security::HubAuth& auth) {
+  // Secrets only from files: a password in the config would end up in backups and diffs.
+  if (!r.checkMap(node, "hub auth", {"user", "password_file", "token_file"})) return;
+  if (node["user"]) r.string(node["user"], "hub auth.user", &auth.user);
+  if (node["password_file"]) r.file(node["password_file"], "hub auth.password_file", true, &auth.password_file);
+  if (node["token_file"]) r.file(node["token_file"], "hub auth.token_file", true, &auth.token_file);
+  if (node["token_file"] && (node["user"] || node["password_file"])) {
+    r.error(node, "hub auth takes either user and password_file, or token_file");
+  } else if (!node["token_file"] && !node["user"]) {
+    r.error(node, "hub auth needs a user (with password_file) or a token_file");
+  } else if (node["password_file"] && !node["user"]) {
+    r.error(node, "hub auth.password_file needs a user");
+  }
+}
+
 void readHubs(Reader& r, const YAML::Node& node, std::vector<HubConfig>& hubs) {
   if (!node.IsSequence()) {
     r.error(node, "hubs must be a list of {name, url}");
@@ -215,7 +258,7 @@ void readHubs(Reader& r, const YAML::Node& node, std::vector<HubConfig>& hubs) {
   }
   std::set<std::string> names;
   for (const auto& item : node) {
-    if (!r.checkMap(item, "hub", {"name", "url"})) continue;
+    if (!r.checkMap(item, "hub", {"name", "url", "tls", "auth"})) continue;
     HubConfig hub;
     if (!item["name"]) r.error(item, "hub needs a name");
     else if (r.string(item["name"], "hub name", &hub.name) && !names.insert(hub.name).second)
@@ -227,6 +270,8 @@ void readHubs(Reader& r, const YAML::Node& node, std::vector<HubConfig>& hubs) {
       if (hub.url.rfind(prefix, 0) != 0 || !NetAddress::parse(hub.url.substr(prefix.size()), &why))
         r.error(item["url"], "hub url must be nats://host:port with a numeric host, got '" + hub.url + "'");
     }
+    if (item["tls"]) readHubTls(r, item["tls"], hub.security.tls);
+    if (item["auth"]) readHubAuth(r, item["auth"], hub.security.auth);
     hubs.push_back(hub);
   }
 }

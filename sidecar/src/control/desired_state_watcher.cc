@@ -96,6 +96,12 @@ natsConnection* connectControl(const ControlHub& hub, const std::string& sidecar
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
   if (s == NATS_OK) s = natsOptions_SetPingInterval(opts, 1000);
+  if (s == NATS_OK) {
+    if (std::string why = nats_security::applyHubSecurity(opts, hub.security); !why.empty()) {
+      spdlog::error("hub {}: control connection: {}", hub.name, why);
+      s = NATS_INVALID_ARG;
+    }
+  }
   if (s == NATS_OK) s = natsConnection_Connect(&connection, opts);
   natsOptions_Destroy(opts);
   return s == NATS_OK ? connection : nullptr;

@@ -22,12 +22,14 @@
 
 #include "common/loop_executor.h"
 #include "control_wire/desired_state.h"
+#include "nats_security/hub_security.h"
 
 namespace twinhub {
 
 struct ControlHub {
   std::string name;
   std::string url;
+  nats_security::HubSecurity security;
 };
 
 class DesiredStateWatcher {

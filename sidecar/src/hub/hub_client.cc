@@ -218,6 +218,14 @@ void HubClient::publish(std::string subject, std::string reply, std::string_view
   wake_.notify_one();
 }
 
+void HubClient::renewConnection() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    commands_.push_back(Renew{});
+  }
+  wake_.notify_one();
+}
+
 void HubClient::setFastPublish(bool enabled) {
   std::lock_guard<std::mutex> lock(mutex_);
   fast_publish_ = enabled;
@@ -266,6 +274,14 @@ bool HubClient::connect() {
     natsOptions_Destroy(opts);
     return false;  // a bad URL or option: trying again would not help
   }
+  // Files are read here, on the worker: a certificate being replaced may be unreadable for a
+  // moment, so a problem is retried like a lost connection.
+  if (std::string why = nats_security::applyHubSecurity(opts, options_.security); !why.empty()) {
+    spdlog::error("hub {}: {}; trying again", options_.name, why);
+    natsOptions_Destroy(opts);
+    connectionClosed();
+    return false;
+  }
   natsConnection* connection = nullptr;
   s = natsConnection_Connect(&connection, opts);
   natsOptions_Destroy(opts);
@@ -289,6 +305,13 @@ bool HubClient::connect() {
 void HubClient::execute(Command& command) {
   if (std::holds_alternative<Recreate>(command)) {
     recreate();
+  } else if (std::holds_alternative<Renew>(command)) {
+    // cnats's closed callback then reports the hub down and queues the Recreate that connects
+    // anew; without a connection, the coming connect reads the files anyway.
+    if (connection_) {
+      spdlog::info("hub {}: renewing the connection (certificates and credentials read again)", options_.name);
+      natsConnection_Close(connection_);
+    }
   } else if (auto* sub = std::get_if<Subscribe>(&command)) {
     wanted_[sub->tag] = *sub;
     if (connection_) subscribeNow(*sub);

@@ -33,6 +33,7 @@
 
 #include "common/loop_executor.h"
 #include "hub/hub_payload.h"
+#include "nats_security/hub_security.h"
 
 typedef struct __natsConnection natsConnection;
 typedef struct __natsSubscription natsSubscription;
@@ -47,6 +48,9 @@ struct HubOptions {
   uint32_t reconnect_wait_ms = 100;
   uint32_t write_deadline_ms = 500;  // a publish to a frozen hub fails after this
   std::string client_name;
+  // TLS and credentials, read from their files at each new connection (so a rotated certificate
+  // is used by the next one; see recreateConnection()).
+  nats_security::HubSecurity security;
 };
 
 struct HubMessage {
@@ -102,6 +106,10 @@ class HubClient {
   void publish(std::string subject, std::string reply, std::string_view data);
   // Drops queued publishes (the hub is down: they will be re-sent elsewhere).
   void discardPending();
+  // Closes the connection (after what is queued) and makes a new one, which reads the TLS and
+  // credential files again: how a rotated certificate comes into use (SIGHUP). The hub goes down
+  // and up like after a lost connection, so sessions move to another hub meanwhile.
+  void renewConnection();
   // Allows small publishes from the caller's thread when the worker is idle (see above).
   void setFastPublish(bool enabled);
   uint64_t publishFailures() const { return publish_failures_.load(); }
@@ -121,7 +129,8 @@ class HubClient {
     int tag = 0;
   };
   struct Recreate {};
-  using Command = std::variant<Publish, Subscribe, Unsubscribe, Recreate>;
+  struct Renew {};
+  using Command = std::variant<Publish, Subscribe, Unsubscribe, Recreate, Renew>;
 
   void run();
   // Creates the connection (cnats retries in the background while the hub is unreachable);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "wire/subjects.h"
 
 namespace twinhub {
@@ -70,6 +72,21 @@ void HubSet::subscribeAll(int tag, const std::string& subject, const std::string
 
 void HubSet::unsubscribeAll(int tag) {
   for (Hub& hub : hubs_) hub.client->unsubscribe(tag);
+}
+
+void HubSet::renewConnections() {
+  if (stopped_) return;
+  const bool idle = renewals_.empty();
+  for (size_t i = 0; i < hubs_.size(); ++i) {
+    if (std::find(renewals_.begin(), renewals_.end(), i) == renewals_.end()) renewals_.push_back(i);
+  }
+  if (idle && !renewals_.empty()) startRenewal();
+}
+
+void HubSet::startRenewal() {
+  const size_t index = renewals_.front();
+  renewal_went_down_ = hubs_[index].state != HubState::kUp;
+  hubs_[index].client->renewConnection();
 }
 
 void HubSet::onHubConnected(size_t index) {
@@ -141,6 +158,14 @@ void HubSet::setState(size_t index, HubState state, uint64_t now) {
   hub.client->setFastPublish(state == HubState::kUp);
   hub.state = state;
   stats_.hubState(name(index), state);
+  if (!renewals_.empty() && renewals_.front() == index) {
+    if (state != HubState::kUp) {
+      renewal_went_down_ = true;
+    } else if (renewal_went_down_) {
+      renewals_.erase(renewals_.begin());
+      if (!renewals_.empty()) startRenewal();
+    }
+  }
 }
 
 void HubSet::evaluate(uint64_t now) {

@@ -62,6 +62,9 @@ class HubSet : public HubClientListener {
   // On every hub (subscriptions are per connection; queue groups make delivery once).
   void subscribeAll(int tag, const std::string& subject, const std::string& queue);
   void unsubscribeAll(int tag);
+  // Renews every hub connection, one hub at a time: the next only once the renewed one is up
+  // again, so sessions always have a hub and a bad new certificate costs one hub, not all.
+  void renewConnections();
 
   // HubClientListener
   void onHubConnected(size_t hub) override;
@@ -84,6 +87,7 @@ class HubSet : public HubClientListener {
   void tick();
   void setState(size_t hub, HubState state, uint64_t now);
   void evaluate(uint64_t now);
+  void startRenewal();
 
   uv_timer_t timer_;
   std::vector<Hub> hubs_;
@@ -91,6 +95,8 @@ class HubSet : public HubClientListener {
   HubSetListener& listener_;
   HubStats& stats_;
   std::optional<size_t> active_;
+  std::vector<size_t> renewals_;  // hubs still to renew; the front one is being renewed
+  bool renewal_went_down_ = false;  // the front one's old connection is gone
   bool stopped_ = false;
 };
 
