@@ -35,7 +35,7 @@ FROM ${BASE} AS runtime
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libuv1 libnats3.4 libzmq5 libyaml-cpp0.7 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
-      libprometheus-cpp-push1.0 libspdlog1.10 libfmt9 tini \
+      libcurl4 libspdlog1.10 libfmt9 tini \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 twinhub \
  && useradd --system --uid 10001 --gid twinhub --home-dir /var/lib/twinhub --no-create-home \
