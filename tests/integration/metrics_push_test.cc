@@ -64,7 +64,7 @@ std::string pushConfig(const std::string& id, const std::string& agent, const st
          "metrics_push: " + push + "\n";
 }
 
-TEST_CASE("MetricsPush: the series reach a real Pushgateway grouped by instance and machine; SIGTERM pushes once more",
+TEST_CASE("MetricsPush: the series reach a real Pushgateway grouped by instance and machine, and SIGTERM pushes once more",
           "[integration]") {
   Pushgateway gateway;
   if (skippedWithoutGateway(gateway)) return;
@@ -106,7 +106,7 @@ TEST_CASE("MetricsPush: on_exit delete removes the sidecar's group from the Push
   REQUIRE(gateway.ready());
   EchoServer agent;
   SidecarFixture sidecar(pushConfig("test.delete", agent.address(),
-                                    "{url: " + gateway.url() + ", interval_ms: 200, timeout_ms: 1000, on_exit: delete}"));
+                                    "{url: " + gateway.url() + ", interval_ms: 200, timeout_ms: 200, on_exit: delete}"));
   REQUIRE(sidecar.waitReady(1, true, kStartTimeout));
   const std::string group = R"(instance="test.delete",job="twinhub_sidecar",machine="testbox")";
   CHECK(waitFor([&] { return gateway.metric("twinhub_mode", group) >= 0; }, kWait));
@@ -117,7 +117,7 @@ TEST_CASE("MetricsPush: on_exit delete removes the sidecar's group from the Push
   CHECK(gateway.metric("push_time_seconds", group) == -1);
 }
 
-TEST_CASE("MetricsPush: a gateway that is down costs nothing; failures are counted and logged throttled",
+TEST_CASE("MetricsPush: a gateway that is down costs nothing, failures are counted and logged throttled",
           "[integration]") {
   EchoServer agent;
   SidecarFixture sidecar(pushConfig("test.down", agent.address(),
@@ -159,7 +159,7 @@ TEST_CASE("MetricsPush: a frozen gateway (accepts, never answers) times out: cou
   CHECK(sidecar.countLog("metrics push: the final push failed") == 1);
 }
 
-TEST_CASE("MetricsAuth: /metrics asks for basic auth; /healthz and /readyz stay open", "[integration]") {
+TEST_CASE("MetricsAuth: /metrics asks for basic auth, /healthz and /readyz stay open", "[integration]") {
   TempDir dir;
   const std::string password_file = dir.write("metrics-password", "s3cret-Pw\n");
   EchoServer agent;

@@ -1,5 +1,6 @@
 #include "config/config_loader.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -320,8 +321,15 @@ void readBasicAuth(Reader& r, const YAML::Node& node, const std::string& what, s
     ok = false;
   } else if (r.string(node["password_file"], what + ".password_file", &a.password_file)) {
     std::string why;
-    if (!yaml::readTextFile(a.password_file, kMaxPasswordBytes, "password file", &a.password, &why)) {
-      r.error(node["password_file"], what + ".password_file: " + why);
+    struct stat st {};
+    if (::stat(a.password_file.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+      // A FIFO or a device would block or stream: a password is a plain file (a Secret's too).
+      r.error(node["password_file"], what + ".password_file: " + a.password_file + " is not a regular file");
+      ok = false;
+    } else if (!yaml::readTextFile(a.password_file, kMaxPasswordBytes, "password file", &a.password, &why)) {
+      if (a.password.size() > kMaxPasswordBytes) why = "larger than " + std::to_string(kMaxPasswordBytes) + " bytes";
+      a.password.clear();
+      r.error(node["password_file"], what + ".password_file: " + a.password_file + ": " + why);
       ok = false;
     } else {
       if (!a.password.empty() && a.password.back() == '\n') a.password.pop_back();

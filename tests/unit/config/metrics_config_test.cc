@@ -1,5 +1,7 @@
 // The config's metrics section (the plain address or {listen, basic_auth}) and metrics_push; the
 // Pushgateway path the pusher builds from a grouping key.
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -61,6 +63,20 @@ TEST_CASE("MetricsConfig: problems of the metrics mapping are reported where the
                      "t.yaml");
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].find("is empty") != std::string::npos);
+
+  const std::string fifo = dir.path() + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  r = loadConfigText(kBase + "metrics: {listen: 127.0.0.1:9140, basic_auth: {user: prom, password_file: " + fifo + "}}\n",
+                     "t.yaml");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].find(fifo + " is not a regular file") != std::string::npos);
+
+  const std::string big = dir.write("big", std::string(5000, 'x'));
+  r = loadConfigText(kBase + "metrics: {listen: 127.0.0.1:9140, basic_auth: {user: prom, password_file: " + big + "}}\n",
+                     "t.yaml");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].find(big + ": larger than 4096 bytes") != std::string::npos);
+  CHECK(r.errors[0].find("xxxx") == std::string::npos);
 
   r = loadConfigText(kBase + "metrics: {listen: 127.0.0.1:9140, basic_auth: {user: prom, password: x}}\n", "t.yaml");
   INFO(joined(r.errors));
