@@ -52,7 +52,9 @@ RUN for b in /usr/local/bin/twinhub*; do \
     done
 USER twinhub:twinhub
 WORKDIR /var/lib/twinhub
-# 7140: the default front; 9140: /metrics, /healthz, /readyz.
+# 7140: the default front; 9140: /metrics, /healthz, /readyz (the default config listens on
+# 127.0.0.1:9140, reachable inside the pod or network namespace only; mount a config with
+# 0.0.0.0:9140 to publish it).
 EXPOSE 7140 9140
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]
