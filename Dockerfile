@@ -35,7 +35,7 @@ FROM ${BASE} AS runtime
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libuv1 libnats3.4 libzmq5 libyaml-cpp0.7 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
-      libprometheus-cpp-push1.0 libspdlog1.10 libfmt9 tini \
+      libcurl4 libspdlog1.10 libfmt9 tini \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 twinhub \
  && useradd --system --uid 10001 --gid twinhub --home-dir /var/lib/twinhub --no-create-home \
@@ -52,7 +52,9 @@ RUN for b in /usr/local/bin/twinhub*; do \
     done
 USER twinhub:twinhub
 WORKDIR /var/lib/twinhub
-# 7140: the default front; 9140: /metrics, /healthz, /readyz.
+# 7140: the default front; 9140: /metrics, /healthz, /readyz (the default config listens on
+# 127.0.0.1:9140, reachable inside the pod or network namespace only; mount a config with
+# 0.0.0.0:9140 to publish it).
 EXPOSE 7140 9140
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]

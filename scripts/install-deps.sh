@@ -9,9 +9,10 @@
 set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config git
-  libuv1-dev libnats-dev nats-server libzmq3-dev cppzmq-dev libyaml-cpp-dev prometheus-cpp-dev
+  libuv1-dev libnats-dev nats-server libzmq3-dev cppzmq-dev libyaml-cpp-dev prometheus-cpp-dev libcurl4-openssl-dev
   catch2 libcli11-dev libspdlog-dev nlohmann-json3-dev
   python3-zmq curl procps
+  prometheus-pushgateway  # the metrics_push tests (tests/integration/metrics_push_test.cc)
 )
 case "${1:-}" in
   --bench) packages+=(haproxy nginx libnginx-mod-stream socat) ;;

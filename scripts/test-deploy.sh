@@ -110,7 +110,8 @@ if ((!fast)); then
   step "compose failover smoke" deploy/compose/smoke.sh
 fi
 promtool_checks() {
-  (cd deploy/prometheus && promtool check config prometheus-compose.yml && promtool check rules twinhub-rules.yml &&
+  (cd deploy/prometheus && promtool check config prometheus-compose.yml && promtool check config prometheus-basic-auth.yml &&
+    promtool check rules twinhub-rules.yml &&
     promtool test rules twinhub-rules.test.yml)
 }
 step "prometheus rules (promtool)" promtool_checks

@@ -174,6 +174,10 @@ wait_until 30 "Prometheus to see 3 sidecars, the aggregator and the Pushgateway 
 has_failover() { prom_query 'sum(twinhub_hub_failovers_total{machine="mainpc"})' | grep -q '"value":\[[^]]*"[1-9]'; }
 wait_until 30 "Prometheus to scrape the caller's failover count" has_failover
 dlog "Prometheus: 3 sidecars, the aggregator and the Pushgateway up, twinhub_hub_failovers_total scraped"
+# Every sidecar pushed to the Pushgateway (metrics_push), grouped by its id and machine.
+three_pushed() { [[ $(prom_value 'count(push_time_seconds{job="twinhub_sidecar"})') == 3 ]]; }
+wait_until 30 "the Pushgateway (via Prometheus) to hold the 3 sidecars' pushed groups" three_pushed
+dlog "Pushgateway: the 3 sidecars pushed (push_time_seconds{job=\"twinhub_sidecar\"} per instance)"
 # The aggregator heard the three sidecars (their heartbeats through the hubs) and saw the edge
 # hub go; Prometheus' rule for it is pending or firing.
 three_known() { [[ $(prom_value 'twinhub_health_sidecars{job="twinhub-aggregator", state="known"}') == 3 ]]; }

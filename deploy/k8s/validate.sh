@@ -3,7 +3,9 @@
 # Kubernetes schemas of npm's kubernetes-models (validate.mjs; node_modules installed here from
 # package.json, not committed); a broken copy must be rejected (the validator really validates);
 # hubs.yaml must match what gen-hubs.sh makes from deploy/nats; the sidecar configs in the
-# ConfigMaps must pass twinhub-sidecar --check-config (build/bin's, or SIDECAR=path; required).
+# ConfigMaps must pass twinhub-sidecar --check-config (build/bin's, or SIDECAR=path; required);
+# kustomization.yaml names exactly these manifests, all present, no object twice, only fields the
+# check understands (kustomization-check.mjs; no kustomize exists here, so it is not rendered).
 #
 # usage: deploy/k8s/validate.sh        (SIDECAR=path/to/twinhub-sidecar to choose the binary)
 set -euo pipefail
@@ -23,7 +25,7 @@ fi
 
 manifests=(agent-memory.yaml hubs.yaml aggregator.yaml)
 yamllint -d '{extends: default, rules: {line-length: {max: 140}, document-start: disable, braces: {max-spaces-inside: 1}, brackets: {max-spaces-inside: 1}, comments: {min-spaces-from-content: 1}}}' \
-  "${manifests[@]}" package.json
+  "${manifests[@]}" kustomization.yaml package.json
 say "yamllint ok"
 
 node validate.mjs "${manifests[@]}"
@@ -35,6 +37,20 @@ for bad in "$work"/bad-*.yaml; do
   if node validate.mjs "$bad" >"$work/out" 2>&1; then cat "$work/out"; die "$(basename "$bad") was accepted"; fi
 done
 say "schema validation rejects a broken copy (replicas: \"two\", containerPort: \"front\")"
+
+node kustomization-check.mjs kustomization.yaml "${manifests[@]}"
+# ... and must reject a kustomization that names a missing file or a field it does not check.
+mkdir "$work/kbad1" "$work/kbad2"
+cp "${manifests[@]}" "$work/kbad1/"
+cp "${manifests[@]}" "$work/kbad2/"
+sed 's/^  - agent-memory.yaml$/  - agent-learning.yaml/' kustomization.yaml >"$work/kbad1/kustomization.yaml"
+{ cat kustomization.yaml; echo "namePrefix: x-"; } >"$work/kbad2/kustomization.yaml"
+for bad in kbad1 kbad2; do
+  if (cd "$work/$bad" && node "$here/kustomization-check.mjs" kustomization.yaml "${manifests[@]}") >"$work/out" 2>&1; then
+    cat "$work/out"; die "a broken kustomization ($bad) was accepted"
+  fi
+done
+say "kustomization check rejects a missing resource and an unchecked field"
 
 ./gen-hubs.sh "$work/hubs.yaml"
 diff -u hubs.yaml "$work/hubs.yaml" || die "hubs.yaml is stale: run deploy/k8s/gen-hubs.sh"

@@ -280,9 +280,14 @@ std::string httpGet(const std::string& address, const std::string& path, std::ch
 
 int httpStatus(const std::string& address, const std::string& path, std::string* body,
                std::chrono::milliseconds timeout) {
+  return httpStatusWithHeaders(address, path, "", body, timeout);
+}
+
+int httpStatusWithHeaders(const std::string& address, const std::string& path, const std::string& headers,
+                          std::string* body, std::chrono::milliseconds timeout) {
   TcpClient client(address, timeout);
   if (!client.isConnected()) return 0;
-  if (!client.sendAll("GET " + path + " HTTP/1.0\r\nHost: " + address + "\r\nConnection: close\r\n\r\n")) return 0;
+  if (!client.sendAll("GET " + path + " HTTP/1.0\r\nHost: " + address + "\r\n" + headers + "Connection: close\r\n\r\n")) return 0;
   std::string response;
   if (!client.recvUntilEof(&response, timeout)) return 0;
   if (response.compare(0, 5, "HTTP/") != 0) return 0;

@@ -102,6 +102,9 @@ std::string httpGet(const std::string& address, const std::string& path,
 // A blocking HTTP/1.0 GET; the status code (0 when unreachable or malformed) and the body in `body`.
 int httpStatus(const std::string& address, const std::string& path, std::string* body = nullptr,
                std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+// The same with extra request header lines (each ending in "\r\n"), e.g. an Authorization.
+int httpStatusWithHeaders(const std::string& address, const std::string& path, const std::string& headers,
+                          std::string* body = nullptr, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 // In Prometheus text exposition, the sum of the samples of metric `name` whose labels contain every
 // `key="value"` pair of `labels` (comma-separated, e.g. R"(direction="upstream")"); -1 when no
 // sample matches.

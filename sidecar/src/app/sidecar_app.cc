@@ -219,13 +219,14 @@ std::shared_ptr<FrontStats> SidecarApp::frontStats(const std::string& service) {
 
 int SidecarApp::run() {
   if (config_.metrics) {
-    Status status = metrics_.serve(*config_.metrics);
+    Status status = metrics_.serve(*config_.metrics, config_.metrics_auth);
     if (!status) {
       spdlog::error("{}", status.message());
       closeAll();
       return 1;
     }
-    spdlog::info("metrics on http://{}/metrics", metrics_.servingAddress()->toString());
+    spdlog::info("metrics on http://{}/metrics{}", metrics_.servingAddress()->toString(),
+                 config_.metrics_auth ? " (basic auth)" : "");
   }
   metrics_.setMode(modeName(config_.mode));
   // Before the fronts announce themselves: a script that signals as soon as it sees them must
@@ -243,9 +244,15 @@ int SidecarApp::run() {
   }
   metrics_.readiness().setFrontsBound(true);
   reportDirectTargets();
+  // After the fronts: the first push already carries their series.
+  if (config_.metrics_push) {
+    metrics_.startPush(*config_.metrics_push, config_.id, config_.machine.empty() ? "local" : config_.machine);
+  }
   spdlog::info("sidecar {} running: mode {}, {} front(s), {} hub(s){}", config_.id, modeName(config_.mode),
                fronts_.size(), config_.hubs.size(), config_.serve ? ", serving " + config_.serve->service : "");
   uv_run(&loop_, UV_RUN_DEFAULT);
+  // Off the loop (it has ended): the last push, or the delete, waits on HTTP up to its timeout.
+  metrics_.stopPush();
   spdlog::info("exit");
   return forced_ ? 1 : 0;
 }
@@ -340,7 +347,10 @@ void SidecarApp::reload() {
     for (const std::string& error : listedProblems(loaded.errors)) spdlog::warn("  {}", error);
     return;
   }
-  if (next.metrics != config_.metrics) spdlog::warn("the metrics address changes only on restart");
+  if (next.metrics != config_.metrics || next.metrics_auth != config_.metrics_auth) {
+    spdlog::warn("the metrics address and its basic_auth change only on restart");
+  }
+  if (next.metrics_push != config_.metrics_push) spdlog::warn("metrics_push changes only on restart");
   if (next.hubs != config_.hubs || next.serve != config_.serve || next.hub != config_.hub) {
     spdlog::warn("changes to hubs, hub_options and serve take effect only on restart; the running ones stay");
   }
@@ -354,6 +364,8 @@ void SidecarApp::reload() {
   }
   next.health = config_.health;
   next.metrics = config_.metrics;
+  next.metrics_auth = config_.metrics_auth;
+  next.metrics_push = config_.metrics_push;
   next.hubs = config_.hubs;
   next.serve = config_.serve;
   next.hub = config_.hub;

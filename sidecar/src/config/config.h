@@ -99,6 +99,26 @@ struct HealthTuning {
   bool operator==(const HealthTuning&) const = default;
 };
 
+// HTTP basic auth: the user and the password read from `password_file` when the config is
+// loaded (one trailing newline dropped). The password is never logged.
+struct BasicAuthConfig {
+  std::string user;
+  std::string password_file;
+  std::string password;
+  bool operator==(const BasicAuthConfig&) const = default;
+};
+
+// `metrics_push:` pushing the sidecar's registry to a Prometheus Pushgateway (metrics_push/).
+struct MetricsPushConfig {
+  std::string url;  // http(s)://host:port[/prefix], no trailing '/'
+  std::string job = "twinhub_sidecar";
+  uint32_t interval_ms = 10000;
+  uint32_t timeout_ms = 2000;
+  bool delete_on_exit = false;  // on_exit: push (default) | delete
+  std::optional<BasicAuthConfig> basic_auth;
+  bool operator==(const MetricsPushConfig&) const = default;
+};
+
 struct SidecarConfig {
   std::string id;
   std::string machine;
@@ -108,7 +128,9 @@ struct SidecarConfig {
   std::vector<HubConfig> hubs;
   std::optional<ServeConfig> serve;
   std::vector<FrontConfig> fronts;
-  std::optional<NetAddress> metrics;
+  std::optional<NetAddress> metrics;            // `metrics: ADDR` or `metrics: {listen: ADDR, ...}`
+  std::optional<BasicAuthConfig> metrics_auth;  // `metrics: {basic_auth: ...}`: on /metrics only
+  std::optional<MetricsPushConfig> metrics_push;
   ProxyConfig proxy;
   HubTuning hub;
   HealthTuning health;

@@ -1,5 +1,6 @@
 #include "config/config_loader.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -346,10 +347,127 @@ void readFronts(Reader& r, const YAML::Node& node, SidecarConfig& c) {
   }
 }
 
+// Passwords are small; a cap keeps a wrong path (a log, /dev/zero) from being read whole.
+constexpr size_t kMaxPasswordBytes = 4096;
+
+void readBasicAuth(Reader& r, const YAML::Node& node, const std::string& what, std::optional<BasicAuthConfig>& out) {
+  if (!r.checkMap(node, what, {"user", "password_file"})) return;
+  BasicAuthConfig a;
+  bool ok = true;
+  if (!node["user"]) {
+    r.error(node, what + " needs a user");
+    ok = false;
+  } else if (r.string(node["user"], what + ".user", &a.user) && a.user.find(':') != std::string::npos) {
+    r.error(node["user"], what + ".user must not contain ':'");
+    ok = false;
+  }
+  if (!node["password_file"]) {
+    r.error(node, what + " needs a password_file (the password is never written in the config)");
+    ok = false;
+  } else if (r.string(node["password_file"], what + ".password_file", &a.password_file)) {
+    std::string why;
+    struct stat st {};
+    if (::stat(a.password_file.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+      // A FIFO or a device would block or stream: a password is a plain file (a Secret's too).
+      r.error(node["password_file"], what + ".password_file: " + a.password_file + " is not a regular file");
+      ok = false;
+    } else if (!yaml::readTextFile(a.password_file, kMaxPasswordBytes, "password file", &a.password, &why)) {
+      if (a.password.size() > kMaxPasswordBytes) why = "larger than " + std::to_string(kMaxPasswordBytes) + " bytes";
+      a.password.clear();
+      r.error(node["password_file"], what + ".password_file: " + a.password_file + ": " + why);
+      ok = false;
+    } else {
+      if (!a.password.empty() && a.password.back() == '\n') a.password.pop_back();
+      if (!a.password.empty() && a.password.back() == '\r') a.password.pop_back();
+      if (a.password.empty()) {
+        r.error(node["password_file"], what + ".password_file: " + a.password_file + " is empty");
+        ok = false;
+      }
+    }
+  } else {
+    ok = false;
+  }
+  if (ok) out = a;
+}
+
+void readMetrics(Reader& r, const YAML::Node& node, SidecarConfig& c) {
+  const YAML::Node* listen = &node;
+  YAML::Node listen_node;
+  if (node.IsMap()) {
+    if (!r.checkMap(node, "metrics", {"listen", "basic_auth"})) return;
+    if (!node["listen"]) {
+      r.error(node, "metrics needs a listen address (e.g. 127.0.0.1:9140)");
+      return;
+    }
+    listen_node = node["listen"];
+    listen = &listen_node;
+    if (node["basic_auth"]) readBasicAuth(r, node["basic_auth"], "metrics.basic_auth", c.metrics_auth);
+  }
+  NetAddress metrics;
+  if (r.address(*listen, "metrics", &metrics)) {
+    if (std::string why = metricsAddressProblem(metrics); !why.empty()) r.error(*listen, why);
+    c.metrics = metrics;
+  }
+}
+
+// http(s)://host[:port][/prefix]: the Pushgateway's base URL.
+bool validPushUrl(const std::string& url, std::string* why) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos || (url.compare(0, scheme, "http") != 0 && url.compare(0, scheme, "https") != 0)) {
+    *why = "must start with http:// or https://";
+    return false;
+  }
+  const std::string rest = url.substr(scheme + 3);
+  const std::string authority = rest.substr(0, rest.find('/'));
+  if (authority.empty() || authority.front() == ':') {
+    *why = "has no host";
+    return false;
+  }
+  if (authority.find('@') != std::string::npos) {
+    *why = "must not carry credentials (use metrics_push.basic_auth)";
+    return false;
+  }
+  if (url.find_first_of("?# \t") != std::string::npos) {
+    *why = "must not have a query, a fragment or spaces";
+    return false;
+  }
+  return true;
+}
+
+void readMetricsPush(Reader& r, const YAML::Node& node, std::optional<MetricsPushConfig>& out) {
+  if (!r.checkMap(node, "metrics_push", {"url", "job", "interval_ms", "timeout_ms", "on_exit", "basic_auth"})) return;
+  MetricsPushConfig p;
+  if (!node["url"]) {
+    r.error(node, "metrics_push needs the Pushgateway's url (e.g. http://127.0.0.1:9091)");
+  } else if (r.string(node["url"], "metrics_push.url", &p.url)) {
+    std::string why;
+    if (!validPushUrl(p.url, &why)) r.error(node["url"], "metrics_push.url " + why + ", got '" + p.url + "'");
+    while (!p.url.empty() && p.url.back() == '/') p.url.pop_back();
+  }
+  if (node["job"]) r.string(node["job"], "metrics_push.job", &p.job);
+  if (node["interval_ms"]) r.uint(node["interval_ms"], "metrics_push.interval_ms", 100, 3600000, &p.interval_ms);
+  if (node["timeout_ms"]) r.uint(node["timeout_ms"], "metrics_push.timeout_ms", 50, 60000, &p.timeout_ms);
+  if (p.timeout_ms > p.interval_ms) {
+    r.error(node["timeout_ms"] ? node["timeout_ms"] : node,
+            "metrics_push.timeout_ms (" + std::to_string(p.timeout_ms) + ") must not exceed interval_ms (" +
+                std::to_string(p.interval_ms) + ")");
+  }
+  if (node["on_exit"]) {
+    std::string on_exit;
+    if (r.string(node["on_exit"], "metrics_push.on_exit", &on_exit)) {
+      if (on_exit == "push") p.delete_on_exit = false;
+      else if (on_exit == "delete") p.delete_on_exit = true;
+      else r.error(node["on_exit"], "metrics_push.on_exit must be push or delete, got '" + on_exit + "'");
+    }
+  }
+  if (node["basic_auth"]) readBasicAuth(r, node["basic_auth"], "metrics_push.basic_auth", p.basic_auth);
+  out = p;
+}
+
 ConfigLoadResult readRoot(Reader& r, const YAML::Node& root) {
   ConfigLoadResult result;
   SidecarConfig& c = result.config;
-  if (!r.checkMap(root, "the config file", {"sidecar", "mode", "hubs", "hub_options", "serve", "fronts", "metrics", "proxy", "health"})) {
+  if (!r.checkMap(root, "the config file", {"sidecar", "mode", "hubs", "hub_options", "serve", "fronts", "metrics", "metrics_push", "proxy", "health"})) {
     result.errors = r.takeErrors();
     return result;
   }
@@ -369,13 +487,8 @@ ConfigLoadResult readRoot(Reader& r, const YAML::Node& root) {
   if (root["serve"]) readServe(r, root["serve"], c.serve);
   if (root["health"]) readHealth(r, root["health"], c.health);
   if (root["fronts"]) readFronts(r, root["fronts"], c);
-  if (root["metrics"]) {
-    NetAddress metrics;
-    if (r.address(root["metrics"], "metrics", &metrics)) {
-      if (std::string why = metricsAddressProblem(metrics); !why.empty()) r.error(root["metrics"], why);
-      c.metrics = metrics;
-    }
-  }
+  if (root["metrics"]) readMetrics(r, root["metrics"], c);
+  if (root["metrics_push"]) readMetricsPush(r, root["metrics_push"], c.metrics_push);
   if (c.mode == Mode::kHub && c.hubs.empty()) r.error(root["mode"].Mark(), "mode hub needs at least one entry under hubs");
   if (c.serve && c.hubs.empty()) r.error(root["serve"].Mark(), "serve offers the agent to the hubs: it needs hubs");
   if (c.fronts.empty() && !c.serve) r.error(YAML::Mark(), "nothing to do: the config has neither fronts nor serve");

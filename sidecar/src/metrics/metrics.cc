@@ -1,12 +1,14 @@
 #include "metrics/metrics.h"
 
 #include "metrics/probe_endpoints.h"
+#include "metrics_push/metrics_pusher.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -272,6 +274,7 @@ void poke(const NetAddress& address) {
 }  // namespace
 
 Metrics::~Metrics() {
+  stopPush();
   if (!exposer_) return;
   // civetweb's stop waits for its listener's poll() to time out (2 s); a connection wakes it, so
   // the sidecar exits promptly.
@@ -287,13 +290,37 @@ Metrics::~Metrics() {
   stopper.join();
 }
 
-Status Metrics::serve(const NetAddress& address) {
+namespace {
+
+// Compares without stopping at the first difference, so the answer's timing does not tell how
+// much of a guess was right.
+bool sameSecret(const std::string& given, const std::string& expected) {
+  if (expected.empty()) return given.empty();
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ expected[i % expected.size()]);
+  return diff == 0;
+}
+
+}  // namespace
+
+Status Metrics::serve(const NetAddress& address, const std::optional<BasicAuthConfig>& auth) {
   try {
     // One serving thread: scrapes are rare and each thread costs memory.
     probes_ = std::make_unique<ProbeEndpoints>(readiness_);
     exposer_ = std::make_unique<prometheus::Exposer>(address.toString(), 1, probes_->callbacks());
   } catch (const std::exception& e) {
     return Status::error("metrics " + address.toString() + ": " + e.what());
+  }
+  if (auth) {
+    // Before the registry: /metrics never answers with series unauthenticated. /healthz and
+    // /readyz are answered earlier (civetweb's begin_request), so they stay open.
+    exposer_->RegisterAuth(
+        [user = auth->user, password = auth->password](const std::string& u, const std::string& p) {
+          const bool user_ok = sameSecret(u, user);
+          const bool password_ok = sameSecret(p, password);
+          return user_ok && password_ok;
+        },
+        "twinhub");
   }
   exposer_->RegisterCollectable(registry_);
   NetAddress bound = address;
@@ -338,6 +365,30 @@ void Metrics::desiredStateChanged(const std::string& action, uint64_t generation
 
 void Metrics::setAppliedGeneration(uint64_t generation) {
   families_->applied_generation.Add({}).Set(static_cast<double>(generation));
+}
+
+void Metrics::startPush(const MetricsPushConfig& push, const std::string& instance, const std::string& machine) {
+  if (pusher_) return;
+  PushTarget target;
+  target.url = push.url;
+  target.job = push.job;
+  target.grouping = {{"instance", instance}, {"machine", machine}};
+  target.interval_ms = push.interval_ms;
+  target.timeout_ms = push.timeout_ms;
+  target.delete_on_exit = push.delete_on_exit;
+  if (push.basic_auth) {
+    target.user = push.basic_auth->user;
+    target.password = push.basic_auth->password;
+  }
+  pusher_ = std::make_unique<MetricsPusher>(std::move(target), registry_, [](MetricsPusher::Level level, const std::string& line) {
+    spdlog::log(level == MetricsPusher::Level::kWarn ? spdlog::level::warn : spdlog::level::info, "{}", line);
+  });
+  spdlog::info("metrics push to {} every {} ms", pusher_->groupUrl(), push.interval_ms);
+  pusher_->start();
+}
+
+void Metrics::stopPush() {
+  if (pusher_) pusher_->stop();
 }
 
 void Metrics::reloadSucceeded() { families_->reloads_ok.Increment(); }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/net_address.h"
+#include "config/config.h"
 #include "common/status.h"
 #include "hub/hub_stats.h"
 #include "proxy/buffer_budget.h"
@@ -24,6 +25,7 @@ class Exposer;
 namespace twinhub {
 
 class ProbeEndpoints;
+class MetricsPusher;
 
 class Metrics {
  public:
@@ -32,8 +34,15 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // Starts serving GET /metrics, /healthz and /readyz on `address` (port 0: any free port).
-  [[nodiscard]] Status serve(const NetAddress& address);
+  // Starts serving GET /metrics, /healthz and /readyz on `address` (port 0: any free port). With
+  // `auth`, /metrics asks for HTTP basic auth (401 without the right user and password); the
+  // probes stay open (kubelet and container probes carry no credentials).
+  [[nodiscard]] Status serve(const NetAddress& address, const std::optional<BasicAuthConfig>& auth = std::nullopt);
+  // Pushes the registry to a Pushgateway every push.interval_ms from a thread of its own, grouped
+  // by instance and machine; stopPush() pushes (or deletes) once more and joins: never call it
+  // from the loop. Adds twinhub_metrics_push_failures_total.
+  void startPush(const MetricsPushConfig& push, const std::string& instance, const std::string& machine);
+  void stopPush();
   // The bound address once serving.
   std::optional<NetAddress> servingAddress() const { return serving_; }
 
@@ -64,6 +73,7 @@ class Metrics {
   std::unique_ptr<ProbeEndpoints> probes_;  // outlives exposer_, whose threads call it
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::optional<NetAddress> serving_;
+  std::unique_ptr<MetricsPusher> pusher_;
 };
 
 }  // namespace twinhub
