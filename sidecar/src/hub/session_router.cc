@@ -188,10 +188,16 @@ void SessionRouter::handleSessionFrame(SessionRole role, HubMessage&& message) {
     }
     return;
   }
-  if (type == FrameType::kOpenFail || type == FrameType::kRst || type == FrameType::kOpen) return;  // nothing to answer
   auto& ended = endedTable(role);
-  if (auto it = ended.find(id); it != ended.end()) {
-    answerEnded(role, *frame, it->second);
+  const auto ended_it = ended.find(id);
+  if (type == FrameType::kOpenFail || type == FrameType::kRst || type == FrameType::kOpen) {
+    // Nothing to answer. A late one for a session that ended is normal; any other does not belong
+    // to a session here (a forged RST with a guessed id): counted like every such frame.
+    if (ended_it == ended.end()) stats_.frameDropped("unknown_session");
+    return;
+  }
+  if (ended_it != ended.end()) {
+    answerEnded(role, *frame, ended_it->second);
     return;
   }
   stats_.frameDropped("unknown_session");
