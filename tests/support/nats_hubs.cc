@@ -291,7 +291,9 @@ std::string NatsHub::monitorGet(const std::string& path, std::chrono::millisecon
 
 HubPair::HubPair() : HubPair(nullptr) {}
 
-HubPair::HubPair(const std::function<std::string(int)>& leaf_remote) {
+HubPair::HubPair(const std::function<std::string(int)>& leaf_remote) : HubPair(leaf_remote, "") {}
+
+HubPair::HubPair(const std::function<std::string(int)>& leaf_remote, const std::string& extra_config) {
   // A port picked here can be taken by another process before nats-server binds it; pick again.
   for (int attempt = 1;; ++attempt) {
     try {
@@ -304,7 +306,8 @@ HubPair::HubPair(const std::function<std::string(int)>& leaf_remote) {
           renderShippedHubConfig("central", {{"client-listen", loopback + std::to_string(central_ports.client)},
                                              {"monitor-listen", loopback + std::to_string(central_ports.monitor)},
                                              {"leaf-listen", loopback + std::to_string(central_ports.leaf)},
-                                             {"store-dir", "\"" + dir_.path() + "/central-store\""}}),
+                                             {"store-dir", "\"" + dir_.path() + "/central-store\""}}) +
+              extra_config,
           dir_.path(), central_ports);
       edge_ = std::make_unique<NatsHub>(
           "edge",
@@ -314,7 +317,8 @@ HubPair::HubPair(const std::function<std::string(int)>& leaf_remote) {
                                                               (leaf_remote ? leaf_remote(central_ports.leaf)
                                                                            : loopback + std::to_string(central_ports.leaf)) +
                                                               "\"]"},
-                                          {"store-dir", "\"" + dir_.path() + "/edge-store\""}}),
+                                          {"store-dir", "\"" + dir_.path() + "/edge-store\""}}) +
+              extra_config,
           dir_.path(), edge_ports);
       break;
     } catch (const std::runtime_error& e) {

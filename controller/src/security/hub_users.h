@@ -16,17 +16,24 @@ namespace twinhub::security {
 
 constexpr const char* kControllerUser = "twinhubctl";
 constexpr const char* kAggregatorUser = "twinhub-aggregator";
+// The edge hub's leaf-node connection to central: it relays every client's traffic, so it has no
+// subject permissions, and it may connect as a leaf node only (never as a client).
+constexpr const char* kLeafUser = "twinhub-leaf";
 
 struct HubUser {
   std::string name;
   std::string password;
   Permissions permissions;
+  // nats-server's allowed_connection_types: STANDARD (clients) for every role, LEAFNODE for the leaf.
+  std::string connection_type = "STANDARD";
 };
+
+HubUser leafUser(const std::string& password);
 
 // One grant per sidecar of a validated fleet: every agent on its machine and on each replica.
 std::vector<SidecarGrant> sidecarGrants(const fleet::Fleet& fleet);
 
-// The sidecars' users, then the controller's and the aggregator's; `password(user)` gives each
+// The sidecars' users, then the controller's, the aggregator's and the leaf link's; `password(user)` gives each
 // user's password.
 std::vector<HubUser> fleetUsers(const fleet::Fleet& fleet, const std::function<std::string(const std::string&)>& password);
 
