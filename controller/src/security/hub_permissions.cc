@@ -17,11 +17,13 @@ void addUnique(std::vector<std::string>& list, std::string subject) {
   if (std::find(list.begin(), list.end(), subject) == list.end()) list.push_back(std::move(subject));
 }
 
-// Reading one stream through the JetStream API: its info, an ordered consumer on it (the KV
+// Reading one stream through the JetStream API: the stream-name lookup by subject that
+// js_Subscribe does first (names only), its info, an ordered consumer on it (the KV
 // watcher; the old and the 2.9 "CREATE.<stream>.<consumer>.<filter>" forms), removing that
 // consumer again, and single-message reads (kvStore_Get: MSG.GET, or DIRECT.GET on a bucket made
 // with direct access). Nothing that creates, changes, purges or deletes a stream or a message.
 void addStreamRead(Permissions& p, const std::string& stream) {
+  addUnique(p.publish, "$JS.API.STREAM.NAMES");  // a subscribe looks its stream up by subject
   addUnique(p.publish, "$JS.API.STREAM.INFO." + stream);
   addUnique(p.publish, "$JS.API.CONSUMER.CREATE." + stream);
   addUnique(p.publish, "$JS.API.CONSUMER.CREATE." + stream + ".>");
@@ -35,6 +37,7 @@ void addStreamRead(Permissions& p, const std::string& stream) {
 
 // Owning a stream: everything the JetStream API offers on it, and acknowledgements.
 void addStreamAdmin(Permissions& p, const std::string& stream) {
+  addUnique(p.publish, "$JS.API.STREAM.NAMES");
   addUnique(p.publish, "$JS.API.STREAM.*." + stream);
   addUnique(p.publish, "$JS.API.STREAM.MSG.*." + stream);
   addUnique(p.publish, "$JS.API.CONSUMER.*." + stream);
