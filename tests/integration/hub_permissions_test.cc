@@ -488,7 +488,7 @@ TEST_CASE("Security: a sidecar reads desired state through its permissions but i
   kvStore_Destroy(kv_edge);
 }
 
-TEST_CASE("Security: forged heartbeats for another machine are refused by the hub; a sidecar's own machine's pass",
+TEST_CASE("Security: forged heartbeats for another machine are refused by the hub while a sidecar's own machine's pass",
           "[integration][security]") {
   SecuredWorld world;
   UserClient observer(credUrl(world.hubs.central(), security::kAggregatorUser));
