@@ -13,8 +13,12 @@
 // Real nats-servers, sidecars and echo agents on 127.0.0.1, ports 0.
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <string>
@@ -22,6 +26,7 @@
 #include <vector>
 
 #include "control_wire/desired_state.h"
+#include "fleet/fleet_loader.h"
 #include "security/hub_users.h"
 #include "support/hub_fixtures.h"
 #include "support/nats_credential_relay.h"
@@ -523,6 +528,47 @@ TEST_CASE("Security: forged heartbeats for another machine are refused by the hu
   CHECK(own_central);
   CHECK(real_mainpc);  // the sidecars' own heartbeats go through their permissions
   CHECK(real_pc2);
+}
+
+TEST_CASE("Security: the reference fleet gives one user per sidecar with its fronts from the dependencies and "
+          "nats-server accepts the block",
+          "[integration][security]") {
+  const auto loaded = fleet::loadFleetFile(std::string(TWINHUB_SOURCE_DIR) + "/config/fleet/reference.yaml");
+  REQUIRE(loaded.problems.count(fleet::Severity::kError) == 0);
+  const auto grants = security::sidecarGrants(loaded.fleet);
+  CHECK(grants.size() == loaded.fleet.agents.size());  // no replicas in the reference fleet
+  const SidecarGrant* router = nullptr;
+  for (const SidecarGrant& grant : grants) {
+    if (grant.id == "pc2.AdvancedRouter") router = &grant;
+  }
+  REQUIRE(router != nullptr);
+  CHECK(router->machine == "pc2");
+  CHECK(router->serves == "AdvancedRouter");
+  CHECK(router->fronts == std::vector<std::string>{"AdvancedRouter", "TaskScheduler"});
+  const auto permissions = security::sidecarPermissions(*router);
+  auto has = [](const std::vector<std::string>& list, const std::string& s) {
+    return std::find(list.begin(), list.end(), s) != list.end();
+  };
+  CHECK(has(permissions.publish, "th.svc.TaskScheduler.open"));
+  CHECK(!has(permissions.publish, "th.svc.AsyncProcessor.open"));  // a dependency of a dependency
+  CHECK(has(permissions.publish, "health.status.pc2"));
+  CHECK(has(permissions.subscribe, "th.sc.pc2_AdvancedRouter.>"));
+  CHECK(has(permissions.subscribe, "th.svc.AdvancedRouter.open AdvancedRouter"));
+
+  const auto users = security::fleetUsers(loaded.fleet, [](const std::string& user) { return passwordOf(user); });
+  CHECK(users.size() == grants.size() + 3);
+  TempDir dir;
+  const std::string path = dir.path() + "/users.conf";
+  {
+    std::ofstream out(path);
+    out << "listen: 127.0.0.1:4222\n" << security::renderAuthorization(users);
+  }
+  const std::string command = natsServerPath() + " -t -c " + path + " > " + dir.path() + "/check.log 2>&1";
+  const int status = std::system(command.c_str());
+  std::ifstream log(dir.path() + "/check.log");
+  const std::string said((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  INFO(said);
+  CHECK(status == 0);
 }
 
 }  // namespace twinhub::test
