@@ -111,6 +111,7 @@ Permissions aggregatorPermissions() {
   addUnique(p.publish, "$JS.API.INFO");
   addStreamAdmin(p, kHistoryStream);
   addUnique(p.subscribe, "health.status.*");
+  addUnique(p.subscribe, "health.aggregate");  // read_aggregates: another aggregator's view
   addUnique(p.subscribe, "_INBOX.>");
   return p;
 }
