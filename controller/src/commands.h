@@ -56,4 +56,7 @@ struct DemoOptions;
 }
 void addDemo(CLI::App& app, demo::DemoOptions& options, int& exit_code);
 
+// hub-users: the hubs' authorization block for a fleet (hub_users_cmd.cc).
+void addHubUsers(CLI::App& app, int& exit_code);
+
 }  // namespace twinhub::ctl

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   addRollback(app, global, rollback, exit_code);
   demo::DemoOptions demo_options;
   addDemo(app, demo_options, exit_code);
+  addHubUsers(app, exit_code);
   app.parse_complete_callback([&] {
     for (const std::string& arg : global.hub_args) {
       HubAddress hub;

@@ -296,9 +296,13 @@ std::string NatsHub::monitorGet(const std::string& path, std::chrono::millisecon
 
 HubPair::HubPair() : HubPair(nullptr) {}
 
-HubPair::HubPair(const std::function<std::string(int)>& leaf_remote) { start(leaf_remote, nullptr); }
+HubPair::HubPair(const std::function<std::string(int)>& leaf_remote) { start(leaf_remote, nullptr, ""); }
 
-HubPair::HubPair(const Secure& secure) { start(nullptr, &secure); }
+HubPair::HubPair(const std::function<std::string(int)>& leaf_remote, const std::string& extra_config) {
+  start(leaf_remote, nullptr, extra_config);
+}
+
+HubPair::HubPair(const Secure& secure) { start(nullptr, &secure, ""); }
 
 namespace {
 
@@ -336,7 +340,8 @@ const std::string& testCertsDir(const std::string& which) {
   return paths[which] = dir->path() + "/certs";
 }
 
-void HubPair::start(const std::function<std::string(int)>& leaf_remote, const Secure* secure) {
+void HubPair::start(const std::function<std::string(int)>& leaf_remote, const Secure* secure,
+                    const std::string& extra_config) {
   const std::string suffix = secure ? "-secure" : "";
   std::vector<std::string> env;
   std::string leaf_user;
@@ -370,7 +375,8 @@ void HubPair::start(const std::function<std::string(int)>& leaf_remote, const Se
                                        {"monitor-listen", loopback + std::to_string(central_ports.monitor)},
                                        {"leaf-listen", loopback + std::to_string(central_ports.leaf)},
                                        {"store-dir", "\"" + dir_.path() + "/central-store\""}},
-                                      tlsValues("central"))),
+                                      tlsValues("central"))) +
+              extra_config,
           dir_.path(), central_ports, env, certs_dir);
       edge_ = std::make_unique<NatsHub>(
           "edge",
@@ -382,7 +388,8 @@ void HubPair::start(const std::function<std::string(int)>& leaf_remote, const Se
                                                                         : loopback + std::to_string(central_ports.leaf)) +
                                                            "\"]"},
                                        {"store-dir", "\"" + dir_.path() + "/edge-store\""}},
-                                      tlsValues("edge"))),
+                                      tlsValues("edge"))) +
+              extra_config,
           dir_.path(), edge_ports, env, certs_dir);
       break;
     } catch (const std::runtime_error& e) {

@@ -94,6 +94,9 @@ class HubPair {
   // Edge joins central's leaf port through the address `leaf_remote(central_leaf_port)`
   // returns (HOST:PORT), e.g. a TcpRelay that a test can cut.
   explicit HubPair(const std::function<std::string(int)>& leaf_remote);
+  // As above, with `extra_config` appended to both hubs' configs (e.g. an authorization block;
+  // leaf_remote may then return USER:PASSWORD@HOST:PORT).
+  HubPair(const std::function<std::string(int)>& leaf_remote, const std::string& extra_config);
   ~HubPair();  // kills both
   HubPair(const HubPair&) = delete;
   HubPair& operator=(const HubPair&) = delete;
@@ -104,7 +107,7 @@ class HubPair {
   bool waitLeafUp(std::chrono::milliseconds timeout);
 
  private:
-  void start(const std::function<std::string(int)>& leaf_remote, const Secure* secure);
+  void start(const std::function<std::string(int)>& leaf_remote, const Secure* secure, const std::string& extra_config);
 
   TempDir dir_;
   std::unique_ptr<NatsHub> central_;

@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "wire/subjects.h"
+
 namespace twinhub {
 
 namespace {
@@ -102,6 +104,10 @@ natsConnection* connectControl(const ControlHub& hub, const std::string& sidecar
       s = NATS_INVALID_ARG;
     }
   }
+  // JetStream replies and the watcher's deliveries under an inbox prefix of this sidecar's own,
+  // so that a hub may let each sidecar subscribe to its own replies only (docs/permissions.md).
+  const std::string inbox_prefix = "_INBOX_" + wire::subjectToken(sidecar_id);
+  if (s == NATS_OK) s = natsOptions_SetCustomInboxPrefix(opts, inbox_prefix.c_str());
   if (s == NATS_OK) s = natsConnection_Connect(&connection, opts);
   natsOptions_Destroy(opts);
   return s == NATS_OK ? connection : nullptr;

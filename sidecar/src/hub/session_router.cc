@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/secure_random.h"
 #include "wire/subjects.h"
 
 namespace twinhub {
@@ -21,9 +22,12 @@ constexpr int kServerFramesTag = 4;
 constexpr const char* kInboxQueue = "th";
 constexpr uint64_t kNsPerMs = 1000000;
 
-std::string randomNonce(std::mt19937_64& random) {
+// The run nonce and session ids are secrets shared only with the peers of a session: 64 bits
+// from the kernel's CSPRNG, so that a client on the hub can neither guess a live session id nor
+// predict the next one from ids it has seen (docs/permissions.md, "Session frames").
+std::string randomNonce() {
   char hex[17];
-  snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(random()));
+  snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(secureRandom64()));
   return hex;
 }
 
@@ -36,9 +40,8 @@ SessionRouter::SessionRouter(ProxyContext& context, LoopExecutor& executor, std:
       stats_(stats),
       direct_writes_(kClientFramesTag, kServerFramesTag,
                      [this, &executor] { executor.post([this] { startLaneSweep(); }); }),
-      server_stats_(std::make_shared<NullFrontStats>()),
-      random_(std::random_device{}()) {
-  inbox_ = wire::inboxSubject(options_.subject_prefix, options_.sidecar_id, randomNonce(random_));
+      server_stats_(std::make_shared<NullFrontStats>()) {
+  inbox_ = wire::inboxSubject(options_.subject_prefix, options_.sidecar_id, randomNonce());
   client_frames_ = wire::clientFramesSubject(inbox_);
   server_frames_ = wire::serverFramesSubject(inbox_);
   options_.hubs.inbox = inbox_;
@@ -114,7 +117,7 @@ bool SessionRouter::isPeerSubject(std::string_view subject) const {
 
 uint64_t SessionRouter::newSessionId() {
   uint64_t id = 0;
-  while (id == 0 || clients_.count(id) || ended_clients_.count(id)) id = random_();
+  while (id == 0 || clients_.count(id) || ended_clients_.count(id)) id = secureRandom64();
   return id;
 }
 
@@ -185,10 +188,16 @@ void SessionRouter::handleSessionFrame(SessionRole role, HubMessage&& message) {
     }
     return;
   }
-  if (type == FrameType::kOpenFail || type == FrameType::kRst || type == FrameType::kOpen) return;  // nothing to answer
   auto& ended = endedTable(role);
-  if (auto it = ended.find(id); it != ended.end()) {
-    answerEnded(role, *frame, it->second);
+  const auto ended_it = ended.find(id);
+  if (type == FrameType::kOpenFail || type == FrameType::kRst || type == FrameType::kOpen) {
+    // Nothing to answer. A late one for a session that ended is normal; any other does not belong
+    // to a session here (a forged RST with a guessed id): counted like every such frame.
+    if (ended_it == ended.end()) stats_.frameDropped("unknown_session");
+    return;
+  }
+  if (ended_it != ended.end()) {
+    answerEnded(role, *frame, ended_it->second);
     return;
   }
   stats_.frameDropped("unknown_session");

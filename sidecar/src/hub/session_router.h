@@ -139,7 +139,6 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   ThrottledLog bad_subject_log_;
   std::vector<Session*> ack_due_;
   std::shared_ptr<FrontStats> server_stats_;
-  std::mt19937_64 random_;
   uv_timer_t tick_timer_;
   uv_timer_t ack_timer_;
   uv_timer_t lane_sweep_timer_;
