@@ -77,7 +77,9 @@ chmod 644 ca.pem
 
 for who in "${roles[@]}" leaf; do
   if [[ ! -s $who.password ]]; then
-    openssl rand -hex 24 >"$who.password"
+    # A letter first: nats-server parses the $NAME_PASSWORD it reads from its environment as a
+    # config value, and one that starts with a digit ("4e1f...") fails to parse as a number.
+    printf 'p%s\n' "$(openssl rand -hex 24)" >"$who.password"
   fi
   chmod 600 "$who.password"
 done
