@@ -11,7 +11,7 @@ packages=(
   cmake ninja-build g++ pkg-config git
   libuv1-dev libnats-dev nats-server libzmq3-dev cppzmq-dev libyaml-cpp-dev prometheus-cpp-dev libcurl4-openssl-dev
   catch2 libcli11-dev libspdlog-dev nlohmann-json3-dev
-  python3-zmq curl procps
+  python3-zmq curl procps openssl  # openssl: scripts/gen-certs.sh (the security tests)
   prometheus-pushgateway  # the metrics_push tests (tests/integration/metrics_push_test.cc)
 )
 case "${1:-}" in
