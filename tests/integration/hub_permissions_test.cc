@@ -7,8 +7,7 @@
 // is read-only to sidecars, and heartbeats for another machine are refused.
 //
 // Credentials: test clients put them in the URL (nats://user:pass@127.0.0.1:PORT, native to
-// cnats); real sidecars reach the hubs through a NatsCredentialRelay that adds them to CONNECT,
-// temporarily, until the sidecar config takes credentials from files (other branch).
+// cnats); real sidecars take theirs as a sidecar would, `auth: {user, password_file}` per hub.
 //
 // Real nats-servers, sidecars and echo agents on 127.0.0.1, ports 0.
 #include <nats/nats.h>
@@ -17,6 +16,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -29,7 +29,6 @@
 #include "fleet/fleet_loader.h"
 #include "security/hub_users.h"
 #include "support/hub_fixtures.h"
-#include "support/nats_credential_relay.h"
 #include "support/process.h"
 
 namespace twinhub::test {
@@ -199,13 +198,16 @@ struct SecuredWorld {
   }
   HubOrder order() { return {&hubs.edge(), &hubs.central()}; }
   std::string hubsYamlFor(const std::string& user) {
+    const std::string password_file = secrets.write(user + ".password", passwordOf(user) + "\n");
+    std::filesystem::permissions(password_file,
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     std::string out = "hubs:\n";
     for (NatsHub* hub : order()) {
-      relays.push_back(std::make_unique<NatsCredentialRelay>(hub->clientPort(), user, passwordOf(user)));
-      out += "  - {name: " + hub->name() + ", url: \"" + relays.back()->url() + "\"}\n";
+      out += "  - {name: " + hub->name() + ", url: \"" + hub->url() + "\", auth: {user: \"" + user +
+             "\", password_file: \"" + password_file + "\"}}\n";
     }
     // Failover is not under test here: detection is relaxed so that a loaded machine (shared
-    // cores, a relay thread hop) does not flip hubs in the middle of a byte count.
+    // cores) does not flip hubs in the middle of a byte count.
     return out + "hub_options: {probe_interval_ms: 200, suspect_after_ms: 3000, failback_hold_ms: 1500, "
                  "ping_interval_ms: 2000, max_pings_out: 5}\n";
   }
@@ -215,7 +217,7 @@ struct SecuredWorld {
 
   HubPair hubs;
   EchoServer echo;
-  std::vector<std::unique_ptr<NatsCredentialRelay>> relays;
+  TempDir secrets;  // the sidecars' password files
   std::unique_ptr<SidecarFixture> server;
   std::unique_ptr<SidecarFixture> front;
   std::string server_inbox, front_inbox;
