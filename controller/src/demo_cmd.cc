@@ -10,6 +10,7 @@ void addDemo(CLI::App& app, demo::DemoOptions& options, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "demo", "The whole migration on this machine under load, with hub, agent and link faults; a summary and an HTML report");
   options.fleet_dir = TWINHUB_FLEET_DIR;
+  options.gen_certs = TWINHUB_GEN_CERTS;
   cmd->add_flag("--short", options.short_run, "Fewer agents and shorter phases, the same faults (under 60 s; the test suite runs it)");
   cmd->add_option("--report", options.report_path, "Where to write the HTML report (default: <run dir>/report.html)");
   cmd->add_flag("--json", options.json, "Print the summary as one JSON object on stdout (progress goes to stderr)");
@@ -21,6 +22,11 @@ void addDemo(CLI::App& app, demo::DemoOptions& options, int& exit_code) {
   cmd->add_option("--hub-port-base", options.hub_port_base,
                   "central's client port; edge +1, monitors +4000 and +4001, central's leaf port +3200")
       ->check(CLI::Range(1024, 60000))
+      ->capture_default_str();
+  cmd->add_flag("--plain-hubs", options.plain_hubs,
+                "Hubs without TLS and users, as deploy/nats/central.conf and edge.conf (a quick look); by default they "
+                "require TLS with client certificates and a user per role, made in <run dir>/certs");
+  cmd->add_option("--gen-certs", options.gen_certs, "The script that makes the CA, certificates and passwords")
       ->capture_default_str();
   cmd->callback([&] { exit_code = demo::runDemo(options); });
 }

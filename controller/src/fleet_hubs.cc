@@ -6,10 +6,27 @@
 
 namespace twinhub::ctl {
 
-std::vector<HubAddress> fleetHubs(const fleet::Fleet& f, const nats_security::HubSecurity& security) {
-  std::vector<HubAddress> hubs;
-  for (const fleet::Machine& m : f.machines) {
-    if (!m.hub.urls.empty()) hubs.push_back({m.hub.name, m.hub.urls.front(), security});
+nats_security::HubSecurity fleetSecurity(const fleet::Fleet& f, const std::string& role) {
+  if (!f.security.enabled()) return {};
+  const fleet::RoleCredentials c = fleet::roleCredentials(f.security, role);
+  nats_security::HubSecurity s;
+  s.tls = {c.ca, c.cert, c.key};
+  s.auth.user = c.user;
+  s.auth.password_file = c.password_file;
+  return s;
+}
+
+std::vector<HubAddress> fleetHubs(const fleet::Fleet& f, const std::vector<HubAddress>& given,
+                                  const nats_security::HubSecurity& security, const std::string& role) {
+  std::vector<HubAddress> hubs = given;
+  if (hubs.empty()) {
+    for (const fleet::Machine& m : f.machines) {
+      if (!m.hub.urls.empty()) hubs.push_back({m.hub.name, m.hub.urls.front(), {}});
+    }
+  }
+  const nats_security::HubSecurity fallback = security.empty() ? fleetSecurity(f, role) : security;
+  for (HubAddress& hub : hubs) {
+    if (hub.security.empty()) hub.security = fallback;
   }
   return hubs;
 }
@@ -26,20 +43,20 @@ std::optional<fleet::Fleet> loadFleetOrSay(const std::string& path) {
 }
 
 std::optional<std::vector<HubAddress>> resolveHubs(const std::vector<HubAddress>& hubs, const std::string& fleet_path,
-                                                   const nats_security::HubSecurity& security) {
-  if (!hubs.empty()) return hubs;
+                                                   const nats_security::HubSecurity& security, const std::string& role) {
   if (fleet_path.empty()) {
+    if (!hubs.empty()) return hubs;
     std::fprintf(stderr, "twinhubctl: no hubs: pass --hub NAME=URL (repeated) or -f FLEET\n");
     return std::nullopt;
   }
   std::optional<fleet::Fleet> f = loadFleetOrSay(fleet_path);
   if (!f) return std::nullopt;
-  std::vector<HubAddress> from_fleet = fleetHubs(*f, security);
-  if (from_fleet.empty()) {
+  std::vector<HubAddress> resolved = fleetHubs(*f, hubs, security, role);
+  if (resolved.empty()) {
     std::fprintf(stderr, "twinhubctl: %s names no hub\n", fleet_path.c_str());
     return std::nullopt;
   }
-  return from_fleet;
+  return resolved;
 }
 
 }  // namespace twinhub::ctl

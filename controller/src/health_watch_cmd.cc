@@ -17,7 +17,7 @@ namespace twinhub::ctl {
 namespace {
 
 int runHealthWatch(const GlobalOptions& global, const HealthWatchOptions& o) {
-  const std::optional<std::vector<HubAddress>> hubs = resolveHubs(global.hubs, global.fleet_file, global.security);
+  const std::optional<std::vector<HubAddress>> hubs = resolveHubs(global.hubs, global.fleet_file, global.security, "aggregator");
   if (!hubs) return kExitUsage;
   AggregatorOptions options;
   options.hubs = *hubs;

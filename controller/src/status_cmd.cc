@@ -35,7 +35,7 @@ int showOnce(Aggregator& aggregator, const StatusOptions& o, bool clear) {
 }
 
 int runStatus(const GlobalOptions& global, const StatusOptions& o) {
-  const std::optional<std::vector<HubAddress>> hubs = resolveHubs(global.hubs, global.fleet_file, global.security);
+  const std::optional<std::vector<HubAddress>> hubs = resolveHubs(global.hubs, global.fleet_file, global.security, "controller");
   if (!hubs) return kExitUsage;
   AggregatorOptions options;
   options.hubs = *hubs;

@@ -34,6 +34,11 @@ int processesMentioning(const std::string& needle) {
   return n;
 }
 
+std::string fileText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 }  // namespace
 
 TEST_CASE("Demo: the short demo migrates every batch, rolls the slowed batch back and again, detects every fault, "
@@ -58,6 +63,10 @@ TEST_CASE("Demo: the short demo migrates every batch, rolls the slowed batch bac
   }
   REQUIRE(summary.is_object());
   CHECK(summary["pass"] == true);
+  // Secure by default: the hubs want client certificates and users, and the sidecars bring them.
+  CHECK(summary["hub_security"] == "tls+users");
+  CHECK(fileText(run_dir + "/hubs/central.conf").find("verify: true") != std::string::npos);
+  CHECK(fileText(run_dir + "/sidecars/pc2.MemoryOrchestratorService.yaml").find("password_file:") != std::string::npos);
   CHECK(summary["total_s"].get<double>() < 60);
   const json& requests = summary["requests"];
   CHECK(requests["sent"].get<int>() > 1000);

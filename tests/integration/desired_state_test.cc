@@ -28,7 +28,7 @@ int64_t wallMs() {
 // What the controller does on one hub: make the bucket, put a sidecar's desired state.
 class DesiredStateWriter {
  public:
-  explicit DesiredStateWriter(const std::string& url) : nats_(url) {
+  explicit DesiredStateWriter(const NatsHub& hub) : nats_(hub, "controller") {
     REQUIRE(natsConnection_JetStream(&js_, nats_connection(), nullptr) == NATS_OK);
     kvConfig config;
     kvConfig_Init(&config);
@@ -87,8 +87,8 @@ TEST_CASE("DesiredState: a sidecar flips on a new generation from either hub, re
   REQUIRE(front->waitReady(1, true, kStartTimeout));
   requireHubsUp(*front, order);
 
-  DesiredStateWriter central(hubs.central().url());
-  DesiredStateWriter edge(hubs.edge().url());
+  DesiredStateWriter central(hubs.central());
+  DesiredStateWriter edge(hubs.edge());
 
   // Generation 1, confirmed, written on central only (not the sidecar's primary).
   auto written = Clock::now();

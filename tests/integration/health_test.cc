@@ -16,6 +16,7 @@
 #include <zmq.hpp>
 
 #include "net_tools/tcp_relay.h"
+#include "support/hub_fixtures.h"
 #include "support/nats_hubs.h"
 #include "support/process.h"
 #include "support/sidecar_fixture.h"
@@ -39,8 +40,9 @@ int64_t wallMs() {
 
 // `central_url`: where this sidecar reaches central ("" = directly).
 std::string hubsYaml(HubPair& hubs, const std::string& central_url = "") {
-  return "hubs:\n  - {name: edge, url: \"" + hubs.edge().url() + "\"}\n  - {name: central, url: \"" +
-         (central_url.empty() ? hubs.central().url() : central_url) + "\"}\nhub_options: {probe_interval_ms: 100, suspect_after_ms: 350}\n" +
+  return "hubs:\n  - {name: edge, url: \"" + hubs.edge().url() + "\"" + hubSecurityYaml(hubs.edge(), "sidecar") +
+         "}\n  - {name: central, url: \"" + (central_url.empty() ? hubs.central().url() : central_url) + "\"" +
+         hubSecurityYaml(hubs.central(), "sidecar") + "}\nhub_options: {probe_interval_ms: 100, suspect_after_ms: 350}\n" +
          "health: {interval_ms: " + std::to_string(kIntervalMs) + "}\nmetrics: 127.0.0.1:0\n";
 }
 
@@ -81,10 +83,10 @@ class HealthFleet {
   // `healthy` sidecars with their agents ok.
   void startAggregator(int healthy = 2) {
     aggregator_.reset();
-    aggregator_ = std::make_unique<Process>(
-        binPath("twinhubctl"), std::vector<std::string>{"--hub", "edge=" + hubs_.edge().url(), "--hub",
-                                                        "central=" + hubs_.central().url(), "health", "watch",
-                                                        "--observer", "test", "--metrics", "127.0.0.1:0"});
+    std::vector<std::string> args = ctlSecurityArgs(hubs_.edge(), "aggregator");
+    args.insert(args.end(), {"--hub", "edge=" + hubs_.edge().url(), "--hub", "central=" + hubs_.central().url(), "health",
+                             "watch", "--observer", "test", "--metrics", "127.0.0.1:0"});
+    aggregator_ = std::make_unique<Process>(binPath("twinhubctl"), args);
     metrics_ = aggregator_->waitForOutput(R"(metrics on http://(\S+)/metrics)", kStartTimeout);
     INFO("aggregator:\n" << aggregator_->output());
     REQUIRE(!metrics_.empty());
@@ -128,8 +130,8 @@ class HealthFleet {
   SidecarFixture& pc2() { return *pc2_; }
   Process& aggregator() { return *aggregator_; }
   std::string status(const std::vector<std::string>& extra, int* exit_code) {
-    std::vector<std::string> args = {"--hub", "edge=" + hubs_.edge().url(), "--hub", "central=" + hubs_.central().url(),
-                                     "status"};
+    std::vector<std::string> args = ctlSecurityArgs(hubs_.edge(), "controller");
+    args.insert(args.end(), {"--hub", "edge=" + hubs_.edge().url(), "--hub", "central=" + hubs_.central().url(), "status"});
     args.insert(args.end(), extra.begin(), extra.end());
     Process p(binPath("twinhubctl"), args);
     std::optional<int> code = p.wait(10s);
@@ -306,8 +308,8 @@ TEST_CASE("Health: a restarted aggregator restores its state from history and ra
 // Hostile beats published straight to the hub: counted by reason, dropped, the aggregator lives on.
 TEST_CASE("Health: malformed beats are counted and dropped", "[integration]") {
   HealthFleet fleet;
-  natsConnection* nc = nullptr;
-  REQUIRE(natsConnection_ConnectTo(&nc, fleet.hubs().central().url().c_str()) == NATS_OK);
+  RawNats nats(fleet.hubs().central());  // a sidecar's credentials: it may publish beats
+  natsConnection* nc = nats.connection();
   json future = {{"v", 1}};
   const std::vector<std::string> garbage = {
       "garbage", "{\"v\":2}", "{\"v\":1,\"id\":5}", std::string(70000, '{'),
@@ -317,7 +319,6 @@ TEST_CASE("Health: malformed beats are counted and dropped", "[integration]") {
   const std::string spoof = R"({"v":1,"id":"y","machine":"mainpc","services":{"served":[],"fronted":[]},"via":"edge","seq":1,"ts":1,"interval_ms":500,"agent":{"state":"none"},"mode":"hub","generation":0,"hubs":[],"stats":{"sessions_opened":0,"sessions_active":0,"connect_failures":0,"errors":0}})";
   natsConnection_Publish(nc, "health.status.pc2", spoof.data(), static_cast<int>(spoof.size()));
   natsConnection_Flush(nc);
-  natsConnection_Destroy(nc);
   // Published once on central, received through both hubs (the leaf carries it): 6 x 2.
   CHECK(waitFor([&] { return fleet.metric("twinhub_health_malformed_beats_total") == 12; }, 5s));
   CHECK(fleet.metric("twinhub_health_malformed_beats_total", R"(reason="syntax")") == 2);

@@ -711,7 +711,7 @@ TEST_CASE("HubMode: malformed frames are counted and dropped, and sessions still
   size_t to_server = 0, to_front = 0, stray = 0;
   // Through both hubs: each sidecar's subscriptions on either one must hold up.
   for (NatsHub* hub : order) {
-    RawNats nats(hub->url());
+    RawNats nats(*hub);
     for (const std::string& frame : garbage) {
       nats.publish(server_inbox + ".s", frame, "t.garbage.reply");
       nats.publish(front_inbox + ".c", frame);

@@ -53,6 +53,8 @@ std::string fleetYaml(HubPair& hubs, const std::string& state_dir, const std::ve
        ", baseline_window_s: 1.5, min_samples: 10, max_latency_ratio_p99: " + std::to_string(knobs.latency_ratio) +
        ", min_latency_delta_ms: " + std::to_string(knobs.latency_delta_ms) +
        ", max_error_rate: 0, flip_timeout_s: 5, provisional_deadline_s: " + std::to_string(knobs.provisional_s) + "}\n";
+  // Secure hubs: the generated sidecar configs and twinhubctl take their TLS files and users from here.
+  if (!hubs.central().certsDir().empty()) y += "security: {certs_dir: \"" + hubs.central().certsDir() + "\"}\n";
   y += "agents:\n";
   for (const FleetAgent& a : agents) {
     y += "  - {name: " + a.name + ", machine: pc2, port: " + std::to_string(a.port) +
@@ -191,9 +193,9 @@ bool hasEvent(const std::string& output, const std::string& step, int batch) {
   return false;
 }
 
-// The desired state of `sidecar_id` in the domain of the hub at `url` (nullopt: none there).
-std::optional<wire::DesiredState> readDesired(const std::string& url, const std::string& sidecar_id) {
-  RawNats nats(url);
+// The desired state of `sidecar_id` in the domain of `hub` (nullopt: none there).
+std::optional<wire::DesiredState> readDesired(const NatsHub& hub, const std::string& sidecar_id) {
+  RawNats nats(hub, "controller");
   jsCtx* js = nullptr;
   kvStore* kv = nullptr;
   kvEntry* entry = nullptr;
@@ -448,7 +450,7 @@ TEST_CASE("Migrate: a hub down while the controller writes is brought up to date
   const std::optional<int> status = migrate->wait(60s);
   INFO("migrate output:\n" << migrate->output() << "\nsidecars:\n" << fleet.logs());
   REQUIRE(status == 0);
-  const std::optional<wire::DesiredState> on_edge = readDesired(fleet.hubs.edge().url(), id);
+  const std::optional<wire::DesiredState> on_edge = readDesired(fleet.hubs.edge(), id);
   REQUIRE(on_edge.has_value());
   CHECK(on_edge->mode == "hub");
   CHECK(on_edge->confirmed);
@@ -456,7 +458,7 @@ TEST_CASE("Migrate: a hub down while the controller writes is brought up to date
   // Central is back without the write; the next controller run copies it there.
   fleet.hubs.central().restart();
   REQUIRE(fleet.hubs.waitLeafUp(10s));
-  const std::optional<wire::DesiredState> stale = readDesired(fleet.hubs.central().url(), id);
+  const std::optional<wire::DesiredState> stale = readDesired(fleet.hubs.central(), id);
   CHECK((!stale || stale->generation < on_edge->generation));
   auto next = fleet.ctl({"migrate", "-f", fleet.fleet_path, "--json"});
   const std::optional<int> next_status = next->wait(60s);
@@ -464,7 +466,7 @@ TEST_CASE("Migrate: a hub down while the controller writes is brought up to date
   CHECK(next_status == 0);
   CHECK(next->output().find(R"("step":"catch_up")") != std::string::npos);
   CHECK(hasEvent(next->output(), "skipped", 1));
-  const std::optional<wire::DesiredState> on_central = readDesired(fleet.hubs.central().url(), id);
+  const std::optional<wire::DesiredState> on_central = readDesired(fleet.hubs.central(), id);
   REQUIRE(on_central.has_value());
   CHECK(on_central->generation == on_edge->generation);
   CHECK(on_central->mode == "hub");

@@ -57,10 +57,16 @@ enum class Liveness { kDefault, kFast };
 // callback into this object before freeing it.
 class Client {
  public:
-  Client(const std::string& url, Liveness liveness) {
+  // With the controller's credentials when the hub is secure (any role would do on the shipped
+  // users.conf, which gives roles no subject permissions).
+  Client(const NatsHub& hub, Liveness liveness) {
+    const std::string url = hub.url();
     natsOptions* opts = nullptr;
     check(natsOptions_Create(&opts), "natsOptions_Create");
     check(natsOptions_SetURL(opts, url.c_str()), "SetURL");
+    const std::string problem = nats_security::applyHubSecurity(opts, hubSecurity(hub, "controller"));
+    INFO(problem);
+    REQUIRE(problem.empty());
     if (liveness == Liveness::kFast) {
       check(natsOptions_SetPingInterval(opts, 100), "SetPingInterval");
       check(natsOptions_SetMaxPingsOut(opts, 2), "SetMaxPingsOut");
@@ -212,9 +218,13 @@ std::vector<std::string> numbered(const std::string& prefix, int n) {
 }
 
 TEST_CASE("Hubs: a message published on one hub reaches a subscriber on the other, both ways", "[integration]") {
-  HubPair hubs;
-  Client on_central(hubs.central().url(), Liveness::kDefault);
-  Client on_edge(hubs.edge().url(), Liveness::kDefault);
+  // The secured configs as shipped, and the plain ones kept for a quick look.
+  const bool plain = GENERATE(false, true);
+  INFO((plain ? "central.conf, edge.conf" : "central-secure.conf, edge-secure.conf"));
+  std::unique_ptr<HubPair> pair = plain ? std::make_unique<HubPair>(HubPair::Plain{}) : std::make_unique<HubPair>();
+  HubPair& hubs = *pair;
+  Client on_central(hubs.central(), Liveness::kDefault);
+  Client on_edge(hubs.edge(), Liveness::kDefault);
 
   Inbox& at_central = on_central.subscribe("t.cross.to-central");
   Inbox& at_edge = on_edge.subscribe("t.cross.to-edge");
@@ -236,10 +246,10 @@ TEST_CASE("Hubs: a message published on one hub reaches a subscriber on the othe
 
 TEST_CASE("Hubs: a queue group with a member on each hub gets each message exactly once", "[integration]") {
   HubPair hubs;
-  Client member_central(hubs.central().url(), Liveness::kDefault);
-  Client member_edge(hubs.edge().url(), Liveness::kDefault);
-  Client pub_central(hubs.central().url(), Liveness::kDefault);
-  Client pub_edge(hubs.edge().url(), Liveness::kDefault);
+  Client member_central(hubs.central(), Liveness::kDefault);
+  Client member_edge(hubs.edge(), Liveness::kDefault);
+  Client pub_central(hubs.central(), Liveness::kDefault);
+  Client pub_edge(hubs.edge(), Liveness::kDefault);
 
   Inbox& got_central = member_central.subscribe("t.work", "workers");
   Inbox& got_edge = member_edge.subscribe("t.work", "workers");
@@ -278,8 +288,8 @@ TEST_CASE("Hubs: a queue group with a member on each hub gets each message exact
 
 TEST_CASE("Hubs: a client sees a killed hub within 500 ms and reconnects when it restarts", "[integration]") {
   HubPair hubs;
-  Client client(hubs.central().url(), Liveness::kFast);
-  Client on_edge(hubs.edge().url(), Liveness::kDefault);
+  Client client(hubs.central(), Liveness::kFast);
+  Client on_edge(hubs.edge(), Liveness::kDefault);
   Inbox& after = client.subscribe("t.kill.after");
 
   auto killed_at = Clock::now();
@@ -308,7 +318,7 @@ TEST_CASE("Hubs: a client sees a frozen hub through its pings within 1 s and rec
   HubPair hubs;
   for (NatsHub* hub : {&hubs.central(), &hubs.edge()}) {
     INFO("frozen hub: " << hub->name());
-    Client client(hub->url(), Liveness::kFast);
+    Client client(*hub, Liveness::kFast);
     Inbox& inbox = client.subscribe("t.freeze.after");
 
     auto frozen_at = Clock::now();
@@ -327,15 +337,15 @@ TEST_CASE("Hubs: a client sees a frozen hub through its pings within 1 s and rec
     REQUIRE(hubs.waitLeafUp(5s));
     // Usable again, across the leaf link too.
     NatsHub& other = hub == &hubs.central() ? hubs.edge() : hubs.central();
-    Client from_other(other.url(), Liveness::kDefault);
+    Client from_other(other, Liveness::kDefault);
     CHECK(publishUntilReceived(from_other, "t.freeze.after", inbox, 5s));
   }
 }
 
 TEST_CASE("Hubs: each JetStream domain answers its API through either hub", "[integration]") {
   HubPair hubs;
-  Client on_central(hubs.central().url(), Liveness::kDefault);
-  Client on_edge(hubs.edge().url(), Liveness::kDefault);
+  Client on_central(hubs.central(), Liveness::kDefault);
+  Client on_edge(hubs.edge(), Liveness::kDefault);
 
   for (Client* client : {&on_central, &on_edge}) {
     for (const std::string domain : {"central", "edge"}) {

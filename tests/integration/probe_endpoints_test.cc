@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "support/hub_fixtures.h"
 #include "support/nats_hubs.h"
 #include "support/process.h"
 #include "support/sidecar_fixture.h"
@@ -35,8 +36,8 @@ TEST_CASE("ProbeEndpoints: hub mode is ready only while a hub is up", "[integrat
       "sidecar: {id: test.probe}\n"
       "mode: hub\n"
       "hubs:\n"
-      "  - {name: edge, url: " + hubs.edge().url() + "}\n"
-      "  - {name: central, url: " + hubs.central().url() + "}\n"
+      "  - {name: edge, url: " + hubs.edge().url() + hubSecurityYaml(hubs.edge(), "sidecar") + "}\n"
+      "  - {name: central, url: " + hubs.central().url() + hubSecurityYaml(hubs.central(), "sidecar") + "}\n"
       "fronts:\n"
       "  - {listen: 127.0.0.1:0, service: ProbeService}\n"
       "metrics: 127.0.0.1:0\n";

@@ -16,10 +16,10 @@ double orZero(double v) { return std::max(0.0, v); }
 
 
 std::string hubSecurityYaml(const NatsHub& hub, const std::string& role) {
-  const std::string& d = hub.certsDir();
-  if (d.empty()) return "";
-  return ", tls: {ca: \"" + d + "/ca.pem\", cert: \"" + d + "/" + role + ".pem\", key: \"" + d + "/" + role +
-         "-key.pem\"}, auth: {user: " + role + ", password_file: \"" + d + "/" + role + ".password\"}";
+  const nats_security::HubSecurity s = hubSecurity(hub, role);
+  if (s.empty()) return "";
+  return ", tls: {ca: \"" + s.tls.ca + "\", cert: \"" + s.tls.cert + "\", key: \"" + s.tls.key +
+         "\"}, auth: {user: " + s.auth.user + ", password_file: \"" + s.auth.password_file + "\"}";
 }
 
 std::string hubsYaml(const HubOrder& order) {
@@ -114,8 +114,17 @@ std::string EchoPath::logs() const {
   return "front output:\n" + front->output() + "\nserving output:\n" + server->output();
 }
 
-RawNats::RawNats(const std::string& url) {
-  natsStatus s = natsConnection_ConnectTo(&nc_, url.c_str());
+RawNats::RawNats(const NatsHub& hub, const std::string& role) : RawNats(hub.url(), hubSecurity(hub, role)) {}
+
+RawNats::RawNats(const std::string& url, const nats_security::HubSecurity& security) {
+  natsOptions* opts = nullptr;
+  REQUIRE(natsOptions_Create(&opts) == NATS_OK);
+  REQUIRE(natsOptions_SetURL(opts, url.c_str()) == NATS_OK);
+  const std::string problem = nats_security::applyHubSecurity(opts, security);
+  INFO(problem);
+  REQUIRE(problem.empty());
+  natsStatus s = natsConnection_Connect(&nc_, opts);
+  natsOptions_Destroy(opts);
   INFO("connect " << url << ": " << natsStatus_GetText(s));
   REQUIRE(s == NATS_OK);
 }

@@ -83,10 +83,13 @@ struct EchoPath {
   std::unique_ptr<SidecarFixture> front;
 };
 
-// A plain cnats connection for publishing whatever a test wants, frames or garbage.
+// A bare cnats connection for publishing whatever a test wants, frames or garbage: an outside
+// party on a hub, holding `role`'s credentials when the hub is secure.
 class RawNats {
  public:
-  explicit RawNats(const std::string& url);
+  explicit RawNats(const NatsHub& hub, const std::string& role = "sidecar");
+  // At `url` (e.g. a relay in front of a hub) with `security` (hubSecurity(hub), or none).
+  RawNats(const std::string& url, const nats_security::HubSecurity& security);
   ~RawNats();
   RawNats(const RawNats&) = delete;
   RawNats& operator=(const RawNats&) = delete;

@@ -294,9 +294,14 @@ std::string NatsHub::monitorGet(const std::string& path, std::chrono::millisecon
   return response.substr(body + 4);
 }
 
-HubPair::HubPair() : HubPair(nullptr) {}
+HubPair::HubPair() : HubPair(std::function<std::string(int)>(nullptr)) {}
 
-HubPair::HubPair(const std::function<std::string(int)>& leaf_remote) { start(leaf_remote, nullptr, ""); }
+HubPair::HubPair(Plain) { start(nullptr, nullptr, ""); }
+
+HubPair::HubPair(const std::function<std::string(int)>& leaf_remote) {
+  const Secure secure{testCertsDir()};
+  start(leaf_remote, &secure, "");
+}
 
 HubPair::HubPair(const std::function<std::string(int)>& leaf_remote, const std::string& extra_config) {
   start(leaf_remote, nullptr, extra_config);
@@ -338,6 +343,23 @@ const std::string& testCertsDir(const std::string& which) {
   }
   static std::map<std::string, std::string> paths;
   return paths[which] = dir->path() + "/certs";
+}
+
+nats_security::HubSecurity hubSecurity(const NatsHub& hub, const std::string& role) {
+  const std::string& d = hub.certsDir();
+  if (d.empty()) return {};
+  nats_security::HubSecurity s;
+  s.tls = {d + "/ca.pem", d + "/" + role + ".pem", d + "/" + role + "-key.pem"};
+  s.auth.user = role;
+  s.auth.password_file = d + "/" + role + ".password";
+  return s;
+}
+
+std::vector<std::string> ctlSecurityArgs(const NatsHub& hub, const std::string& role) {
+  const nats_security::HubSecurity s = hubSecurity(hub, role);
+  if (s.empty()) return {};
+  return {"--hub-ca", s.tls.ca, "--hub-cert", s.tls.cert, "--hub-key", s.tls.key,
+          "--hub-user", s.auth.user, "--hub-password-file", s.auth.password_file};
 }
 
 void HubPair::start(const std::function<std::string(int)>& leaf_remote, const Secure* secure,

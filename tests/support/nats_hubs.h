@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "nats_security/hub_security.h"
 #include "support/process.h"
 
 namespace twinhub::test {
@@ -82,20 +83,24 @@ class NatsHub {
 };
 
 // central + edge, started in the constructor (central first), with the leaf link up.
+// Secure by default, as shipped: deploy/nats/<name>-secure.conf (TLS with client certificates and
+// users on client and leaf connections) with testCertsDir()'s certificates and passwords; clients
+// connect with hubSecurity()/hubSecurityYaml()/ctlSecurityArgs(). HubPair::Plain runs the plain
+// central.conf/edge.conf, for the tests of what those files are for.
 class HubPair {
  public:
-  // Secured hubs: deploy/nats/<name>-secure.conf (TLS with client certificates and users on
-  // client and leaf connections) with the certificates and passwords of scripts/gen-certs.sh.
   struct Secure {
-    std::string certs_dir;
+    std::string certs_dir;  // a scripts/gen-certs.sh directory
   };
+  struct Plain {};
   HubPair();
   explicit HubPair(const Secure& secure);
-  // Edge joins central's leaf port through the address `leaf_remote(central_leaf_port)`
+  explicit HubPair(Plain);
+  // Secure; edge joins central's leaf port through the address `leaf_remote(central_leaf_port)`
   // returns (HOST:PORT), e.g. a TcpRelay that a test can cut.
   explicit HubPair(const std::function<std::string(int)>& leaf_remote);
-  // As above, with `extra_config` appended to both hubs' configs (e.g. an authorization block;
-  // leaf_remote may then return USER:PASSWORD@HOST:PORT).
+  // Plain configs with `extra_config` appended to both (e.g. an authorization block of the test's
+  // own; leaf_remote may then return USER:PASSWORD@HOST:PORT).
   HubPair(const std::function<std::string(int)>& leaf_remote, const std::string& extra_config);
   ~HubPair();  // kills both
   HubPair(const HubPair&) = delete;
@@ -121,6 +126,13 @@ std::string renderShippedHubConfig(const std::string& name,
 
 // Path of nats-server: $NATS_SERVER, else /usr/sbin/nats-server, else the first on PATH.
 std::string natsServerPath();
+
+// How a client of `role` (sidecar, controller, aggregator) proves itself to `hub` and checks it:
+// the gen-certs.sh files of the role; empty for a plain hub.
+nats_security::HubSecurity hubSecurity(const NatsHub& hub, const std::string& role = "sidecar");
+// twinhubctl's --hub-ca/--hub-cert/--hub-key/--hub-user/--hub-password-file for `role` on `hub`
+// (both hubs of a pair share them); none for a plain hub.
+std::vector<std::string> ctlSecurityArgs(const NatsHub& hub, const std::string& role = "controller");
 
 // A scripts/gen-certs.sh directory made once per test process (kept until it exits); `which`
 // names independent sets, e.g. "other" for a second, unrelated CA.

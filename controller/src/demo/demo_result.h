@@ -55,6 +55,7 @@ struct TimelinePoint {
 
 struct DemoResult {
   std::string mode;  // "127.0.0.1 (link cut: relay in front of central's leaf port)"
+  std::string hub_security;  // "tls+users" (the default) or "plain" (--plain-hubs)
   bool short_run = false;
   size_t agents = 0, callers = 0;
   double total_s = 0;

@@ -90,15 +90,21 @@ std::string makeRunDir() {
   return pattern;
 }
 
-// Runs a twinhubctl subcommand to the end (at most `timeout`); its exit status and output.
-std::pair<int, std::string> runSelf(DemoWorld& w, const std::string& name, const std::vector<std::string>& args,
-                                    std::chrono::seconds timeout) {
+// Runs `binary` to the end (at most `timeout`); its exit status and output.
+std::pair<int, std::string> runChild(DemoWorld& w, const std::string& name, const std::string& binary,
+                                     const std::vector<std::string>& args, std::chrono::seconds timeout) {
   std::string error;
-  Child* c = w.supervisor->start(name, w.self, args, &error);
+  Child* c = w.supervisor->start(name, binary, args, &error);
   if (!c) return {-1, error};
   const std::optional<int> status = c->wait(timeout);
   if (!status) Supervisor::stop(*c, std::chrono::milliseconds(2000));
   return {status.value_or(-1), c->output()};
+}
+
+// Runs a twinhubctl subcommand to the end.
+std::pair<int, std::string> runSelf(DemoWorld& w, const std::string& name, const std::vector<std::string>& args,
+                                    std::chrono::seconds timeout) {
+  return runChild(w, name, w.self, args, timeout);
 }
 
 // plan on the reference plan as written (its duplicate must be caught), then on the demo fleet.
@@ -124,7 +130,10 @@ bool showPlan(DemoWorld& w) {
 
 std::string startAggregator(DemoWorld& w) {
   std::vector<std::string> args = w.hubArgs();
-  for (const char* a : {"health", "watch", "--observer", "demo", "--no-history", "--metrics", "127.0.0.1:0"}) args.push_back(a);
+  for (const std::string& a : {std::string("health"), std::string("watch"), std::string("-f"), w.fleet_path, std::string("--observer"),
+                               std::string("demo"), std::string("--no-history"), std::string("--metrics"), std::string("127.0.0.1:0")}) {
+    args.push_back(a);  // -f: the fleet's security section (the hubs are --hub's)
+  }
   std::string error;
   w.aggregator = w.supervisor->start("aggregator", w.self, args, &error);
   if (!w.aggregator) return error;
@@ -423,7 +432,18 @@ int runDemo(const DemoOptions& options) {
   ports.central_monitor = options.hub_port_base + 4000;
   ports.edge_monitor = options.hub_port_base + 4001;
   ports.leaf = options.hub_port_base + 3200;
-  w.hubs = std::make_unique<LocalHubs>(*w.supervisor, nats_server, w.run_dir + "/hubs", ports);
+  const std::string certs_dir = options.plain_hubs ? "" : w.run_dir + "/certs";
+  w.result.hub_security = options.plain_hubs ? "plain" : "tls+users";
+  if (!certs_dir.empty()) {
+    // Before anything listens: every hub connection of the run uses these.
+    auto [made, output] = runChild(w, "gen-certs", "/bin/bash", {options.gen_certs, certs_dir}, std::chrono::seconds(120));
+    if (made != 0) {
+      std::fprintf(stderr, "twinhubctl demo: %s %s failed (exit %d):\n%s", options.gen_certs.c_str(), certs_dir.c_str(), made,
+                   output.c_str());
+      return kExitUsage;
+    }
+  }
+  w.hubs = std::make_unique<LocalHubs>(*w.supervisor, nats_server, w.run_dir + "/hubs", ports, certs_dir);
   w.result.short_run = options.short_run;
   w.result.mode = "all on 127.0.0.1 with distinct ports; the link cut stops edge's leaf connection (a relay in front of "
                   "central's leaf port stops forwarding); no network namespaces";
@@ -439,6 +459,8 @@ int runDemo(const DemoOptions& options) {
     fo.min_samples = 10;
   }
   w.fleet = makeDemoFleet(reference.fleet, ports, fo);
+  // Sidecar configs and twinhubctl's migrate and health watch take their TLS files and users from here.
+  if (!certs_dir.empty()) w.fleet.yaml += "security: {certs_dir: " + nlohmann::json(certs_dir).dump() + "}\n";
   w.fleet_path = w.run_dir + "/demo-fleet.yaml";
   std::ofstream(w.fleet_path) << w.fleet.yaml;
   const fleet::FleetLoadResult demo_fleet = fleet::loadFleetFile(w.fleet_path);
@@ -460,8 +482,10 @@ int runDemo(const DemoOptions& options) {
     std::fprintf(stderr, "twinhubctl demo: %s\n", e.c_str());
     return kExitUsage;
   }
-  w.say(fmt::format("hubs up: central {} (mainpc), edge {} (pc2), leaf link through the relay on 127.0.0.1:{}",
-                    w.hubs->url("central"), w.hubs->url("edge"), w.hubs->link().port()));
+  w.say(fmt::format("hubs up: central {} (mainpc), edge {} (pc2), leaf link through the relay on 127.0.0.1:{}; {}",
+                    w.hubs->url("central"), w.hubs->url("edge"), w.hubs->link().port(),
+                    certs_dir.empty() ? "plain (--plain-hubs): no TLS, no users"
+                                      : "TLS with client certificates and a user per role (" + certs_dir + ")"));
   if (std::string e = startAggregator(w); !e.empty()) return fail(e);
   if (std::string e = startFleet(w, demo_fleet.fleet); !e.empty()) return fail(e);
   w.say(fmt::format("{} agent-sims serving through their sidecars (direct mode), and {}'s replica on mainpc",

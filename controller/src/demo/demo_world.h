@@ -24,6 +24,8 @@ struct DemoOptions {
   std::string run_dir;      // "" = a new /tmp/twinhub-demo-XXXXXX
   int port_shift = 0;       // added to every agent port of the reference fleet
   int hub_port_base = 4222;  // central; edge +1; monitors +4000/+4001; central's leaf port +3200
+  bool plain_hubs = false;   // hubs without TLS and users (a quick look)
+  std::string gen_certs;     // scripts/gen-certs.sh: the secured hubs' CA, certificates, passwords
 };
 
 // One agent-sim (or the replica) and its sidecar.

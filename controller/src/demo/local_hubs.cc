@@ -11,12 +11,36 @@ namespace twinhub::ctl::demo {
 
 namespace {
 
-std::string hubConfig(const std::string& name, int port, int monitor, const std::string& store,
+std::string firstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// A nats-server `tls {}` block with `hub`'s certificate from gen-certs.sh's directory `d`.
+std::string tlsBlock(const std::string& d, const std::string& hub, bool verify_clients) {
+  return fmt::format("tls {{\n    cert_file: \"{0}/{1}.pem\"\n    key_file: \"{0}/{1}-key.pem\"\n    ca_file: \"{0}/ca.pem\"\n{2}    timeout: 2\n  }}",
+                     d, hub, verify_clients ? "    verify: true\n" : "");
+}
+
+// As deploy/nats/<name>-secure.conf with users.conf inlined (the passwords are in this file,
+// which lives in the demo's private run directory), or as <name>.conf when `d` is "".
+std::string hubConfig(const std::string& name, int port, int monitor, const std::string& store, const std::string& d,
                       const std::string& leafnodes) {
-  return fmt::format(R"(# Written by twinhubctl demo; as deploy/nats/{0}.conf, on 127.0.0.1.
+  std::string security;
+  if (!d.empty()) {
+    security = tlsBlock(d, name, true) + "\nauthorization {\n  users: [\n";
+    for (const char* role : {"sidecar", "controller", "aggregator"}) {
+      security += fmt::format("    {{user: {}, password: \"{}\"}}\n", role, firstLine(d + "/" + role + ".password"));
+    }
+    security += "  ]\n  timeout: 2\n}";
+  }
+  return fmt::format(R"(# Written by twinhubctl demo; as deploy/nats/{0}{6}.conf, on 127.0.0.1.
 server_name: {0}
 listen: 127.0.0.1:{1}
 http: 127.0.0.1:{2}
+{5}
 ping_interval: "2s"
 ping_max: 3
 write_deadline: "2s"
@@ -29,7 +53,13 @@ jetstream {{
 }}
 {4}
 )",
-                     name, port, monitor, store, leafnodes);
+                     name, port, monitor, store, leafnodes, security, d.empty() ? "" : "-secure");
+}
+
+// The configs hold the hub users' passwords: owner-only, whatever the run directory's mode.
+void writePrivate(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 int leafCount(int monitor) {
@@ -41,8 +71,12 @@ int leafCount(int monitor) {
 
 }  // namespace
 
-LocalHubs::LocalHubs(Supervisor& supervisor, std::string nats_server, std::string dir, HubPorts ports)
-    : supervisor_(supervisor), nats_server_(std::move(nats_server)), dir_(std::move(dir)), ports_(ports) {}
+LocalHubs::LocalHubs(Supervisor& supervisor, std::string nats_server, std::string dir, HubPorts ports, std::string certs_dir)
+    : supervisor_(supervisor),
+      nats_server_(std::move(nats_server)),
+      dir_(std::move(dir)),
+      certs_dir_(std::move(certs_dir)),
+      ports_(ports) {}
 
 std::string LocalHubs::url(const std::string& hub) const {
   return "nats://127.0.0.1:" + std::to_string(hub == "edge" ? ports_.edge : ports_.central);
@@ -64,14 +98,21 @@ std::string LocalHubs::start() {
   for (int port : {ports_.central, ports_.edge, ports_.central_monitor, ports_.edge_monitor, ports_.leaf}) {
     if (tcpConnects(port)) return fmt::format("127.0.0.1:{} is in use (another demo running?); stop it or pass --hub-port-base", port);
   }
-  std::ofstream(dir_ + "/central.conf") << hubConfig("central", ports_.central, ports_.central_monitor, dir_ + "/central",
-                                                     fmt::format("leafnodes {{\n  listen: 127.0.0.1:{}\n}}", ports_.leaf));
+  const std::string& d = certs_dir_;
+  const std::string leaf_auth =
+      d.empty() ? "" : fmt::format("\n  {}\n  authorization {{\n    user: leaf\n    password: \"{}\"\n    timeout: 2\n  }}",
+                                   tlsBlock(d, "central", true), firstLine(d + "/leaf.password"));
+  writePrivate(dir_ + "/central.conf", hubConfig("central", ports_.central, ports_.central_monitor, dir_ + "/central", d,
+                                                 fmt::format("leafnodes {{\n  listen: 127.0.0.1:{}{}\n}}", ports_.leaf, leaf_auth)));
   if (std::string e = startHub("central", ports_.central, ports_.central_monitor, &central_); !e.empty()) return e;
   relay_ = std::make_unique<net::TcpRelay>("127.0.0.1:" + std::to_string(ports_.leaf));
   if (relay_->port() == 0) return "link relay: cannot listen on 127.0.0.1";
-  std::ofstream(dir_ + "/edge.conf") << hubConfig(
-      "edge", ports_.edge, ports_.edge_monitor, dir_ + "/edge",
-      fmt::format("leafnodes {{\n  reconnect: 1\n  remotes: [ {{ urls: [\"nats-leaf://127.0.0.1:{}\"] }} ]\n}}", relay_->port()));
+  const std::string remote =
+      d.empty() ? fmt::format("{{ urls: [\"nats-leaf://127.0.0.1:{}\"] }}", relay_->port())
+                : fmt::format("{{\n    urls: [\"nats-leaf://leaf:{}@127.0.0.1:{}\"]\n    {}\n  }}", firstLine(d + "/leaf.password"),
+                              relay_->port(), tlsBlock(d, "edge", false));
+  writePrivate(dir_ + "/edge.conf", hubConfig("edge", ports_.edge, ports_.edge_monitor, dir_ + "/edge", d,
+                                              fmt::format("leafnodes {{\n  reconnect: 1\n  remotes: [ {} ]\n}}", remote)));
   if (std::string e = startHub("edge", ports_.edge, ports_.edge_monitor, &edge_); !e.empty()) return e;
   if (!waitUntil([&] { return leafUp(); }, std::chrono::seconds(15))) return "the leaf link edge -> central did not come up";
   return "";

@@ -1,6 +1,8 @@
 // The demo's two hubs on 127.0.0.1: "central" (mainpc) and "edge" (pc2, a leaf node of central),
-// configured as deploy/nats/central.conf and edge.conf (the same liveness, write deadline and
-// JetStream domains), with edge's leaf connection going through the net::TcpRelay so that the demo
+// configured as deploy/nats/central-secure.conf and edge-secure.conf (TLS with client
+// certificates and one user per role on client and leaf connections, the same liveness, write
+// deadline and JetStream domains) or, without a certificate directory, as the plain
+// central.conf and edge.conf; edge's leaf connection going through the net::TcpRelay so that the demo
 // can cut the link between the machines. Started, killed and restarted through the Supervisor.
 // Main thread only.
 #pragma once
@@ -16,7 +18,8 @@ namespace twinhub::ctl::demo {
 
 class LocalHubs {
  public:
-  LocalHubs(Supervisor& supervisor, std::string nats_server, std::string dir, HubPorts ports);
+  // `certs_dir`: a scripts/gen-certs.sh directory for secured hubs, "" for plain ones.
+  LocalHubs(Supervisor& supervisor, std::string nats_server, std::string dir, HubPorts ports, std::string certs_dir);
 
   // Starts central, the relay and edge, and waits until the leaf link is up. "" or the problem.
   std::string start();
@@ -34,7 +37,7 @@ class LocalHubs {
   std::string startHub(const std::string& name, int port, int monitor, Child** child);
 
   Supervisor& supervisor_;
-  std::string nats_server_, dir_;
+  std::string nats_server_, dir_, certs_dir_;
   HubPorts ports_;
   std::unique_ptr<net::TcpRelay> relay_;
   Child* central_ = nullptr;

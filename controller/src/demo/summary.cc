@@ -80,8 +80,8 @@ void summarize(const std::vector<RequestRecord>& records, DemoResult* result, do
 
 std::string summaryTable(const DemoResult& r) {
   std::string s;
-  s += fmt::format("\n== twinhub demo summary ({}, {} agents, {} callers, network: {}) ==\n",
-                   r.short_run ? "short" : "full", r.agents, r.callers, r.mode);
+  s += fmt::format("\n== twinhub demo summary ({}, {} agents, {} callers, network: {}, hubs: {}) ==\n",
+                   r.short_run ? "short" : "full", r.agents, r.callers, r.mode, r.hub_security);
   s += fmt::format("requests  sent {}  answered {}  failed {}  lost {}  served twice {}   (agents' ledgers: {} served, "
                    "{} unique ids, {} duplicates, {} ledgers)\n",
                    r.load.sent, r.load.answered, r.load.failed, r.lost, r.served_twice, r.ledgers.served,
@@ -125,6 +125,7 @@ std::string summaryJson(const DemoResult& r) {
   nlohmann::json j;
   j["v"] = 1;
   j["mode"] = r.mode;
+  j["hub_security"] = r.hub_security;
   j["short"] = r.short_run;
   j["agents"] = r.agents;
   j["total_s"] = r.total_s;

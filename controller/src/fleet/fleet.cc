@@ -11,6 +11,20 @@ const char* healthProtocolName(HealthProtocol protocol) {
   return "zmq";
 }
 
+RoleCredentials roleCredentials(const Security& security, const std::string& role, const std::string& user) {
+  auto in = [](std::string dir, const std::string& file) {
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    return dir + "/" + file;
+  };
+  RoleCredentials c;
+  c.ca = in(security.certs_dir, "ca.pem");
+  c.cert = in(security.certs_dir, role + ".pem");
+  c.key = in(security.certs_dir, role + "-key.pem");
+  c.user = user.empty() ? role : user;
+  c.password_file = in(security.secrets_dir.empty() ? security.certs_dir : security.secrets_dir, c.user + ".password");
+  return c;
+}
+
 namespace {
 template <typename T>
 const T* findByName(const std::vector<T>& items, const std::string& name) {

@@ -52,6 +52,27 @@ struct SidecarLayout {
   uint32_t probe_timeout_ms = 300;
 };
 
+// How sidecars and twinhubctl reach secured hubs (docs/security.md); the `security:` section.
+// The files follow scripts/gen-certs.sh: CERTS/ca.pem, CERTS/<role>.pem and CERTS/<role>-key.pem
+// per role (sidecar, controller, aggregator), SECRETS/<user>.password per hub user.
+struct Security {
+  std::string certs_dir;    // "": plain hubs, no TLS and no users
+  std::string secrets_dir;  // "": certs_dir
+  // false: one user per role (deploy/nats/users.conf); true: each sidecar logs in as its own id
+  // (the users `twinhubctl hub-users` renders).
+  bool per_sidecar_users = false;
+  SourcePos pos;
+  bool enabled() const { return !certs_dir.empty(); }
+};
+
+// The TLS files and credentials one program presents to the hubs under `security`.
+struct RoleCredentials {
+  std::string ca, cert, key;  // PEM files
+  std::string user, password_file;
+};
+// `role`'s certificate, logging in as `user` ("" = the role's own user).
+RoleCredentials roleCredentials(const Security& security, const std::string& role, const std::string& user = "");
+
 struct Agent {
   std::string name;
   NamedRef machine;
@@ -100,6 +121,7 @@ struct Fleet {
   std::vector<External> externals;
   std::vector<Batch> batches;
   Thresholds thresholds;
+  Security security;
 
   const Machine* findMachine(const std::string& name) const;
   const Agent* findAgent(const std::string& name) const;

@@ -216,6 +216,18 @@ void readThresholds(YamlReader& r, const YAML::Node& node, Thresholds& t) {
   }
 }
 
+void readSecurity(YamlReader& r, const YAML::Node& node, Security& s) {
+  s.pos = YamlReader::pos(node);
+  if (!r.checkMap(node, "security", {"certs_dir", "secrets_dir", "users"})) return;
+  if (auto n = r.required(node, "certs_dir", "security")) r.string(n, "security.certs_dir", &s.certs_dir);
+  if (auto n = YamlReader::field(node, "secrets_dir")) r.string(n, "security.secrets_dir", &s.secrets_dir);
+  std::string users;
+  if (auto n = YamlReader::field(node, "users"); n && r.choice(n, "security.users", {"per_role", "per_sidecar"}, &users)) {
+    s.per_sidecar_users = users == "per_sidecar";
+  }
+  if (auto n = YamlReader::field(node, "certs_dir"); n && s.certs_dir.empty()) r.error(n, "security.certs_dir is empty");
+}
+
 template <typename ReadItem>
 void readEach(YamlReader& r, const YAML::Node& node, const std::string& what, Fleet& fleet, ReadItem read) {
   if (!r.checkList(node, what)) return;
@@ -224,7 +236,7 @@ void readEach(YamlReader& r, const YAML::Node& node, const std::string& what, Fl
 
 void readRoot(YamlReader& r, const YAML::Node& root, Fleet& fleet) {
   if (!r.checkMap(root, "the fleet file",
-                  {"version", "machines", "sidecars", "externals", "agents", "batches", "migration"})) {
+                  {"version", "machines", "sidecars", "externals", "agents", "batches", "migration", "security"})) {
     return;
   }
   auto f = [&](const char* key) { return YamlReader::field(root, key); };
@@ -236,6 +248,7 @@ void readRoot(YamlReader& r, const YAML::Node& root, Fleet& fleet) {
   if (auto n = r.required(root, "agents", "the fleet file")) readEach(r, n, "agents", fleet, readAgent);
   if (auto n = r.required(root, "batches", "the fleet file")) readEach(r, n, "batches", fleet, readBatch);
   if (auto n = f("migration")) readThresholds(r, n, fleet.thresholds);
+  if (auto n = f("security")) readSecurity(r, n, fleet.security);
 }
 
 }  // namespace

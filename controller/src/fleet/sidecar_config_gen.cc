@@ -26,11 +26,20 @@ std::string hostPort(const std::string& host, uint32_t port) {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-void writeHubs(std::ostringstream& out, const Fleet& fleet, const Machine& machine) {
+// ", tls: {...}, auth: {...}" for a secured fleet, "" for plain hubs.
+std::string hubSecurity(const Fleet& fleet, const std::string& sidecar_id) {
+  if (!fleet.security.enabled()) return "";
+  const RoleCredentials c =
+      roleCredentials(fleet.security, "sidecar", fleet.security.per_sidecar_users ? sidecar_id : "");
+  return ", tls: {ca: " + quoted(c.ca) + ", cert: " + quoted(c.cert) + ", key: " + quoted(c.key) +
+         "}, auth: {user: " + quoted(c.user) + ", password_file: " + quoted(c.password_file) + "}";
+}
+
+void writeHubs(std::ostringstream& out, const Fleet& fleet, const Machine& machine, const std::string& sidecar_id) {
   out << "hubs:                     # in order of preference: the first is the primary\n";
   for (const Hub* hub : fleet.hubsFor(machine)) {
     // The sidecar takes one url per hub; a clustered hub's other urls stay in the fleet file.
-    out << "  - {name: " << hub->name << ", url: " << quoted(hub->urls.front()) << "}\n";
+    out << "  - {name: " << hub->name << ", url: " << quoted(hub->urls.front()) << hubSecurity(fleet, sidecar_id) << "}\n";
   }
 }
 
@@ -70,7 +79,7 @@ std::string sidecarConfigYaml(const Fleet& fleet, const Agent& agent, const Mach
       << "  machine: " << machine.name << "\n"
       << "  state_dir: " << quoted(stateDirOf(l, machine, agent)) << "\n"
       << "mode: direct              # the controller flips it (twinhubctl migrate)\n";
-  writeHubs(out, fleet, machine);
+  writeHubs(out, fleet, machine, sidecarId(machine.name, agent.name));
   writeServe(out, fleet, agent, ports);
   out << "fronts:\n"
       << "  - {listen: " << quoted(hostPort(l.listen_host, ports.front)) << ", service: " << agent.name

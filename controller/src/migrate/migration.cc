@@ -413,7 +413,7 @@ int runMigrate(const std::vector<HubAddress>& global_hubs, const MigrateOptions&
     std::fprintf(stderr, "twinhubctl: --batch %d: the fleet has batches 1 to %zu\n", options.batch, f->batches.size());
     return kMigrateExitUsage;
   }
-  Runner runner(*f, global_hubs.empty() ? fleetHubs(*f, security) : global_hubs, options.json);
+  Runner runner(*f, fleetHubs(*f, global_hubs, security, "controller"), options.json);
   if (int code = runner.start(); code != kMigrateExitDone) return code;
   const int64_t started = health::wallClockMs();
   runner.progress().planned(options.batch != 0 ? 1 : f->batches.size());
@@ -449,7 +449,7 @@ int runRollback(const std::vector<HubAddress>& global_hubs, const RollbackOption
     std::fprintf(stderr, "twinhubctl: rollback: say --batch N, --sidecar ID or --all\n");
     return kMigrateExitUsage;
   }
-  Runner runner(*f, global_hubs.empty() ? fleetHubs(*f, security) : global_hubs, options.json);
+  Runner runner(*f, fleetHubs(*f, global_hubs, security, "controller"), options.json);
   if (int code = runner.start(); code != kMigrateExitDone) return code;
   const int code = runner.rollback(options.batch, ids, "rollback asked");
   return code == kMigrateExitRolledBack ? kMigrateExitDone : code;

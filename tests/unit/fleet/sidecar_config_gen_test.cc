@@ -82,5 +82,36 @@ TEST_CASE("SidecarConfigGen: a tcp probe connects to the moved agent", "[unit]")
   CHECK(yaml.find(R"(metrics: "127.0.0.1:10300")") != std::string::npos);
 }
 
+TEST_CASE("SidecarConfigGen: with security, every hub gets the sidecar's TLS files and its user", "[unit]") {
+  const std::string per_role = kFleet + "security: {certs_dir: /etc/twinhub/certs/}\n";
+  const FleetLoadResult r = load(per_role);
+  INFO(dump(errorsOf(r)));
+  REQUIRE(r.ok());
+  const std::string yaml = sidecarConfigYaml(r.fleet, *r.fleet.findAgent("Plain"), *r.fleet.findMachine("mainpc"));
+  const std::string tls = R"(tls: {ca: "/etc/twinhub/certs/ca.pem", cert: "/etc/twinhub/certs/sidecar.pem", key: "/etc/twinhub/certs/sidecar-key.pem"})";
+  CHECK(yaml.find(R"(  - {name: central, url: "nats://127.0.0.1:4222", )" + tls +
+                  R"(, auth: {user: "sidecar", password_file: "/etc/twinhub/certs/sidecar.password"}})") != std::string::npos);
+  CHECK(yaml.find(R"(  - {name: edge, url: "nats://127.0.0.1:4223", )" + tls) != std::string::npos);
+
+  const FleetLoadResult own = load(kFleet + "security: {certs_dir: /c, secrets_dir: /s, users: per_sidecar}\n");
+  REQUIRE(own.ok());
+  const std::string mine = sidecarConfigYaml(own.fleet, *own.fleet.findAgent("Plain"), *own.fleet.findMachine("mainpc"));
+  CHECK(mine.find(R"(auth: {user: "mainpc.Plain", password_file: "/s/mainpc.Plain.password"}})") != std::string::npos);
+  CHECK(mine.find(R"(cert: "/c/sidecar.pem")") != std::string::npos);
+  // Without the section: no tls, no auth.
+  CHECK(generate("Plain", "mainpc").find("tls:") == std::string::npos);
+}
+
+TEST_CASE("SidecarConfigGen: a bad security section is named with its place", "[unit]") {
+  const std::string text = kFleet + "security: {certs_dir: /c, users: everyone, color: red}\n";
+  const FleetLoadResult r = load(text);
+  const std::vector<std::string> errors = errorsOf(r);
+  INFO(dump(errors));
+  CHECK(hasLine(errors, at(text, "everyone"), {"security.users"}));
+  CHECK(hasLine(errors, at(text, "color"), {"color"}));
+  const std::string missing = kFleet + "security: {users: per_role}\n";
+  CHECK(hasLine(errorsOf(load(missing)), at(missing, "{users"), {"certs_dir"}));
+}
+
 }  // namespace
 }  // namespace twinhub::fleet::test
