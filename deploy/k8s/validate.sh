@@ -4,8 +4,9 @@
 # package.json, not committed); a broken copy must be rejected (the validator really validates);
 # hubs.yaml must match what gen-hubs.sh makes from deploy/nats; the sidecar configs in the
 # ConfigMaps must pass twinhub-sidecar --check-config (build/bin's, or SIDECAR=path; required);
-# kustomization.yaml names exactly these manifests, all present, no object twice, only fields the
-# check understands (kustomization-check.mjs; no kustomize exists here, so it is not rendered).
+# the kustomization rendered by `kubectl kustomize` (kustomize v5 inside kubectl, no cluster
+# needed) and every rendered object schema-checked, and the stamping of one agent into many
+# checked (stamp-check.mjs).
 #
 # usage: deploy/k8s/validate.sh        (SIDECAR=path/to/twinhub-sidecar to choose the binary)
 set -euo pipefail
@@ -23,34 +24,41 @@ if [[ ! -d node_modules/kubernetes-models || package.json -nt node_modules/.pack
   npm install --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
-manifests=(agent-memory.yaml hubs.yaml aggregator.yaml)
+files=(agent/agent.yaml agent/kustomization.yaml agent/sidecar.yaml agents/*/kustomization.yaml agents/*/sidecar.yaml
+       hubs.yaml aggregator.yaml credentials.yaml kustomization.yaml package.json)
 yamllint -d '{extends: default, rules: {line-length: {max: 140}, document-start: disable, braces: {max-spaces-inside: 1}, brackets: {max-spaces-inside: 1}, comments: {min-spaces-from-content: 1}}}' \
-  "${manifests[@]}" kustomization.yaml package.json
+  "${files[@]}"
 say "yamllint ok"
 
-node validate.mjs "${manifests[@]}"
+# The kustomization as a cluster would get it: kustomize v5 is built into kubectl and renders
+# without an API server.
+command -v kubectl >/dev/null || die "kubectl is needed to render the kustomization (kubectl kustomize; no cluster needed)"
+kubectl kustomize . >"$work/rendered.yaml" 2>"$work/out" || { cat "$work/out"; die "kubectl kustomize failed"; }
+say "kubectl kustomize: $(grep -c '^kind:' "$work/rendered.yaml") objects"
+node validate.mjs "$work/rendered.yaml"
 
 # The validator must reject what a cluster would.
-sed 's/^  replicas: 1$/  replicas: "two"/' agent-memory.yaml >"$work/bad-replicas.yaml"
-sed "s/containerPort: 7140/containerPort: \"front\"/" agent-memory.yaml >"$work/bad-port.yaml"
+sed 's/^  replicas: 1$/  replicas: "two"/' "$work/rendered.yaml" >"$work/bad-replicas.yaml"
+sed 's/containerPort: 7140/containerPort: "front"/' "$work/rendered.yaml" >"$work/bad-port.yaml"
 for bad in "$work"/bad-*.yaml; do
   if node validate.mjs "$bad" >"$work/out" 2>&1; then cat "$work/out"; die "$(basename "$bad") was accepted"; fi
 done
 say "schema validation rejects a broken copy (replicas: \"two\", containerPort: \"front\")"
 
-node kustomization-check.mjs kustomization.yaml "${manifests[@]}"
-# ... and must reject a kustomization that names a missing file or a field it does not check.
-mkdir "$work/kbad1" "$work/kbad2"
-cp "${manifests[@]}" "$work/kbad1/"
-cp "${manifests[@]}" "$work/kbad2/"
-sed 's/^  - agent-memory.yaml$/  - agent-learning.yaml/' kustomization.yaml >"$work/kbad1/kustomization.yaml"
-{ cat kustomization.yaml; echo "namePrefix: x-"; } >"$work/kbad2/kustomization.yaml"
-for bad in kbad1 kbad2; do
-  if (cd "$work/$bad" && node "$here/kustomization-check.mjs" kustomization.yaml "${manifests[@]}") >"$work/out" 2>&1; then
-    cat "$work/out"; die "a broken kustomization ($bad) was accepted"
-  fi
+# One agent stamped into many: each its own Service, pods, config and agent name.
+agents=(agents/*/)
+node stamp-check.mjs "$work/rendered.yaml" "${#agents[@]}"
+# ... and the check must catch stamps that forgot their labels (each Service selects both's pods).
+mkdir -p "$work/kbad"
+cp -r agent agents hubs.yaml aggregator.yaml credentials.yaml kustomization.yaml "$work/kbad/"
+for a in resource-manager task-scheduler; do
+  sed -i '/^labels:/,/includeSelectors: true/d' "$work/kbad/agents/$a/kustomization.yaml"
 done
-say "kustomization check rejects a missing resource and an unchecked field"
+kubectl kustomize "$work/kbad" >"$work/kbad.yaml"
+if node stamp-check.mjs "$work/kbad.yaml" "${#agents[@]}" >"$work/out" 2>&1; then
+  cat "$work/out"; die "a stamp without its labels was accepted"
+fi
+say "stamp check rejects two overlays that keep the base's labels"
 
 ./gen-hubs.sh "$work/hubs.yaml"
 diff -u hubs.yaml "$work/hubs.yaml" || die "hubs.yaml is stale: run deploy/k8s/gen-hubs.sh"
@@ -58,12 +66,15 @@ say "hubs.yaml matches deploy/nats/*.conf"
 
 sidecar=${SIDECAR:-$root/build/bin/twinhub-sidecar}
 if [[ -x $sidecar ]]; then
+  # The ConfigMaps' configs as rendered; the Secret's mount point is replaced by a file here.
+  install -m 0600 /dev/null "$work/password" && echo placeholder >"$work/password"
   node --input-type=module -e '
     import fs from "node:fs"; import yaml from "js-yaml";
     for (const d of yaml.loadAll(fs.readFileSync(process.argv[1], "utf8")))
       if (d && d.kind === "ConfigMap" && d.data && d.data["sidecar.yaml"])
-        fs.writeFileSync(`${process.argv[2]}/${d.metadata.name}.yaml`, d.data["sidecar.yaml"]);
-  ' agent-memory.yaml "$work"
+        fs.writeFileSync(`${process.argv[2]}/${d.metadata.name}.yaml`,
+                         d.data["sidecar.yaml"].replaceAll("/etc/twinhub/credentials/password", `${process.argv[2]}/password`));
+  ' "$work/rendered.yaml" "$work"
   for f in "$work"/twinhub-sidecar-*.yaml; do "$sidecar" --check-config "$f"; done
 else
   die "no twinhub-sidecar at $sidecar to check the ConfigMaps' sidecar configs (build first, or SIDECAR=...)"
