@@ -13,6 +13,10 @@
 #
 # Ports (environment): CENTRAL_PORT=4222 CENTRAL_MONITOR_PORT=8222 LEAF_PORT=7422
 #                      EDGE_PORT=4223 EDGE_MONITOR_PORT=8223; NATS_SERVER overrides the binary.
+# CERTS_DIR=DIR (a scripts/gen-certs.sh directory): the secured configs, central-secure.conf and
+#   edge-secure.conf (TLS with client certificates, users from users.conf, their passwords from
+#   DIR/hub-passwords.env); clients then need DIR's files (docs/security.md). Without it, the
+#   plain central.conf and edge.conf: no TLS, no users, for a quick look.
 #
 # Prints one line per hub, "hub NAME nats://127.0.0.1:PORT monitor http://127.0.0.1:PORT pid PID",
 # then "hubs ready" once the leaf link is up. Runs until SIGTERM/SIGINT; on exit (for any reason)
@@ -21,7 +25,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [[ $# -ne 1 || $1 == -h || $1 == --help ]]; then
-  sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+  sed -n '2,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
   exit 2
 fi
 mkdir -p "$1"
@@ -42,11 +46,26 @@ fi
 
 die() { echo "run-local: $*" >&2; exit 1; }
 
+certs=${CERTS_DIR:-}
+suffix=""
+if [[ -n $certs ]]; then
+  certs="$(cd "$certs" 2>/dev/null && pwd)" || die "CERTS_DIR=$CERTS_DIR: no such directory (make it with scripts/gen-certs.sh DIR)"
+  for f in ca.pem central.pem central-key.pem edge.pem edge-key.pem leaf.password hub-passwords.env; do
+    [[ -r $certs/$f ]] || die "$certs/$f missing: run scripts/gen-certs.sh $certs"
+  done
+  suffix=-secure
+  # nats-server resolves $SIDECAR_PASSWORD and the others in users.conf from its environment.
+  set -a
+  # shellcheck disable=SC1091
+  . "$certs/hub-passwords.env"
+  set +a
+fi
+
 # render NAME TAG=VALUE...: the shipped NAME.conf with the value on each "# @TAG" line replaced.
 # Every tag in the file must get a value and every value must find its one line: a config that
 # drifts from this script fails here instead of running with production addresses.
 render() {
-  local name=$1 src="$here/$1.conf" line tag
+  local name=$1 src="$here/$1$suffix.conf" line tag
   shift
   declare -A value=() seen=()
   local kv
@@ -153,10 +172,19 @@ done
 trap stop_hubs EXIT
 trap 'exit 0' TERM INT
 
+tls_tags=() leaf_user=""
+if [[ -n $certs ]]; then
+  cp "$here/users.conf" "$state/users.conf"  # the secured configs include it from their directory
+  leaf_user="leaf:$(head -n1 "$certs/leaf.password")@"
+fi
+tls() { [[ -z $certs ]] || printf '%s\n' tls-cert="\"$certs/$1.pem\"" tls-key="\"$certs/$1-key.pem\"" tls-ca="\"$certs/ca.pem\""; }
+mapfile -t tls_tags < <(tls central)
 render central client-listen="127.0.0.1:$central_port" monitor-listen="127.0.0.1:$central_monitor" \
-  leaf-listen="127.0.0.1:$leaf_port" store-dir="\"$state/central\"" >"$state/central.conf"
+  leaf-listen="127.0.0.1:$leaf_port" store-dir="\"$state/central\"" "${tls_tags[@]}" >"$state/central.conf"
+mapfile -t tls_tags < <(tls edge)
 render edge client-listen="127.0.0.1:$edge_port" monitor-listen="127.0.0.1:$edge_monitor" \
-  leaf-remote="[\"nats-leaf://127.0.0.1:$leaf_port\"]" store-dir="\"$state/edge\"" >"$state/edge.conf"
+  leaf-remote="[\"nats-leaf://${leaf_user}127.0.0.1:$leaf_port\"]" store-dir="\"$state/edge\"" "${tls_tags[@]}" >"$state/edge.conf"
+chmod 600 "$state/central.conf" "$state/edge.conf"  # edge's holds the leaf password when secured
 
 start central "$central_port" "$central_monitor"
 start edge "$edge_port" "$edge_monitor"
