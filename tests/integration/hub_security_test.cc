@@ -267,6 +267,9 @@ TEST_CASE("HubSecurity: SIGHUP with a rotated sidecar certificate renews hub con
   requireHubsUp(front, {&hubs.edge(), &hubs.central()});
   INFO("front output:\n" << front.output() << "\nserving output:\n" << server->output());
   CHECK(front.countLog("hub central: renewing the connection") == 1);
+  // A renewal is ours: not logged as an error nor counted as a connection the server closed.
+  CHECK(front.countLog("closed for good") == 0);
+  CHECK(orZero(front.metric("twinhub_hub_connections_recreated_total")) == 0);
 
   // The session opened before the rotation still carries bytes; new ones work too.
   CHECK(echoes(session, "after the rotation"));

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <utility>
 
 namespace twinhub {
 
@@ -21,6 +22,7 @@ struct HubClient::Callbacks {
   int open_subscriptions = 0;
   bool connection_closed = false;
   HubClient* owner = nullptr;  // under mutex; null once the client is being destroyed
+  bool renewing = false;       // under mutex: the next close is our renewal, not the server's doing
 
   // With mutex held and owner set.
   void ownerLostConnection() { owner->connectionClosed(); }
@@ -56,9 +58,10 @@ void onConnectionClosed(natsConnection* connection, void* closure) {
   const char* text = nullptr;
   natsStatus status = natsConnection_GetLastError(connection, &text);
   std::string why = text && *text ? text : natsStatus_GetText(status);
-  cb->executor->post([listener = cb->listener, index = cb->index, why = std::move(why)] {
+  const bool renewal = std::exchange(cb->renewing, false);
+  cb->executor->post([listener = cb->listener, index = cb->index, why = std::move(why), renewal] {
     listener->onHubDisconnected(index);
-    listener->onHubRecreating(index, why);
+    if (!renewal) listener->onHubRecreating(index, why);
   });
   cb->ownerLostConnection();
 }
@@ -310,6 +313,10 @@ void HubClient::execute(Command& command) {
     // anew; without a connection, the coming connect reads the files anyway.
     if (connection_) {
       spdlog::info("hub {}: renewing the connection (certificates and credentials read again)", options_.name);
+      {
+        std::lock_guard<std::mutex> lock(callbacks_->mutex);
+        callbacks_->renewing = true;
+      }
       natsConnection_Close(connection_);
     }
   } else if (auto* sub = std::get_if<Subscribe>(&command)) {
