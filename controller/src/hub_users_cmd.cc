@@ -4,7 +4,6 @@
 // when the file does not exist yet, so that running it again yields the same block. The block
 // goes to stdout or, with -o, to FILE (mode 0600). Passwords are never printed anywhere else.
 #include <CLI/CLI.hpp>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include "commands.h"
 #include "fleet/fleet_loader.h"
 #include "plan_command.h"
+#include "secure_random/secure_random.h"
 #include "security/hub_users.h"
 
 namespace twinhub::ctl {
@@ -25,15 +25,7 @@ namespace {
 
 std::string newPassword() {
   unsigned char bytes[16];
-  size_t got = 0;
-  while (got < sizeof bytes) {
-    const ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error("getrandom failed");
-    }
-    got += static_cast<size_t>(n);
-  }
+  secureRandomBytes(bytes, sizeof bytes);
   static const char* hex = "0123456789abcdef";
   std::string out;
   for (unsigned char b : bytes) {

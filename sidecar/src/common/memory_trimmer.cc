@@ -36,10 +36,6 @@ void MemoryTrimmer::onTimer(uv_timer_t* timer) {
 
 void MemoryTrimmer::work(uv_work_t*) { malloc_trim(0); }
 
-void MemoryTrimmer::done(uv_work_t* req, int status) {
-  auto* self = static_cast<MemoryTrimmer*>(req->data);
-  self->queued_ = false;
-  if (status == 0) ++self->trims_;
-}
+void MemoryTrimmer::done(uv_work_t* req, int) { static_cast<MemoryTrimmer*>(req->data)->queued_ = false; }
 
 }  // namespace twinhub

@@ -32,7 +32,6 @@ class MemoryTrimmer {
   // Closes the timer; a trim already queued still runs (it touches nothing of ours). The object
   // must outlive the loop's closing of the timer (uv_run after close()).
   void close();
-  uint64_t trims() const { return trims_; }  // completed
 
  private:
   static void onTimer(uv_timer_t* timer);
@@ -45,7 +44,6 @@ class MemoryTrimmer {
   uv_work_t work_;
   bool queued_ = false;
   bool closed_ = false;
-  uint64_t trims_ = 0;
 };
 
 }  // namespace twinhub

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "common/secure_random.h"
+#include "secure_random/secure_random.h"
 #include "wire/subjects.h"
 
 namespace twinhub {
