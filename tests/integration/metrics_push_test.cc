@@ -5,6 +5,7 @@
 // Real processes and sockets, 127.0.0.1 only; every wait is a condition with a deadline. Without
 // the prometheus-pushgateway binary (scripts/install-deps.sh installs it) the tests that need it
 // print "SKIPPED: ..." and ctest reports them skipped.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -165,6 +166,7 @@ TEST_CASE("MetricsPush: a frozen gateway (accepts, never answers) times out: cou
 TEST_CASE("MetricsAuth: /metrics asks for basic auth, /healthz and /readyz stay open", "[integration]") {
   TempDir dir;
   const std::string password_file = dir.write("metrics-password", "s3cret-Pw\n");
+  REQUIRE(::chmod(password_file.c_str(), 0600) == 0);  // a secret others may read is refused
   EchoServer agent;
   SidecarFixture sidecar("fronts:\n"
                          "  - {listen: 127.0.0.1:0, service: AuthService, direct: " + agent.address() + "}\n"

@@ -46,8 +46,14 @@ std::string readSecretFile(const std::string& path, std::string* why) {
     return "";
   }
   std::ifstream in(path, std::ios::binary);
-  std::string line;
-  std::getline(in, line);
+  std::string text(kMaxSecretFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxSecretFileBytes) {
+    *why = path + ": larger than " + std::to_string(kMaxSecretFileBytes) + " bytes";
+    return "";
+  }
+  std::string line = text.substr(0, text.find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.empty()) *why = path + ": empty (the secret is the file's first line)";
   return line;

@@ -10,6 +10,7 @@
 // connection is made (a worker thread), not on an event loop.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 typedef struct __natsOptions natsOptions;
@@ -43,7 +44,10 @@ struct HubSecurity {
 std::string fileProblem(const std::string& path, bool secret);
 
 // Reads a password or token file: its first line, without the line end. "" and `*why` set when
-// it cannot (fileProblem's reasons, or an empty file).
+// it cannot (fileProblem's reasons, larger than kMaxSecretFileBytes, or an empty first line).
+// The one reader of secret files: hub credentials here, /metrics and Pushgateway basic auth in
+// the sidecar's config. The cap keeps a wrong path (a log) from being read whole.
+constexpr size_t kMaxSecretFileBytes = 4096;
 std::string readSecretFile(const std::string& path, std::string* why);
 
 // Changes whenever one of the files is replaced or rewritten (path, size, modification time of

@@ -347,9 +347,8 @@ void readFronts(Reader& r, const YAML::Node& node, SidecarConfig& c) {
   }
 }
 
-// Passwords are small; a cap keeps a wrong path (a log, /dev/zero) from being read whole.
-constexpr size_t kMaxPasswordBytes = 4096;
-
+// The password through the one reader of secret files (nats_security::readSecretFile): a regular
+// file others may not read, at most 4 KiB, its first line.
 void readBasicAuth(Reader& r, const YAML::Node& node, const std::string& what, std::optional<BasicAuthConfig>& out) {
   if (!r.checkMap(node, what, {"user", "password_file"})) return;
   BasicAuthConfig a;
@@ -366,23 +365,11 @@ void readBasicAuth(Reader& r, const YAML::Node& node, const std::string& what, s
     ok = false;
   } else if (r.string(node["password_file"], what + ".password_file", &a.password_file)) {
     std::string why;
-    struct stat st {};
-    if (::stat(a.password_file.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-      // A FIFO or a device would block or stream: a password is a plain file (a Secret's too).
-      r.error(node["password_file"], what + ".password_file: " + a.password_file + " is not a regular file");
-      ok = false;
-    } else if (!yaml::readTextFile(a.password_file, kMaxPasswordBytes, "password file", &a.password, &why)) {
-      if (a.password.size() > kMaxPasswordBytes) why = "larger than " + std::to_string(kMaxPasswordBytes) + " bytes";
+    a.password = nats_security::readSecretFile(a.password_file, &why);
+    if (!why.empty()) {
       a.password.clear();
-      r.error(node["password_file"], what + ".password_file: " + a.password_file + ": " + why);
+      r.error(node["password_file"], what + ".password_file: " + why);
       ok = false;
-    } else {
-      if (!a.password.empty() && a.password.back() == '\n') a.password.pop_back();
-      if (!a.password.empty() && a.password.back() == '\r') a.password.pop_back();
-      if (a.password.empty()) {
-        r.error(node["password_file"], what + ".password_file: " + a.password_file + " is empty");
-        ok = false;
-      }
     }
   } else {
     ok = false;

@@ -33,6 +33,7 @@ TEST_CASE("MetricsConfig: the plain address form still works and has no auth", "
 TEST_CASE("MetricsConfig: listen with basic_auth reads the password from its file", "[unit]") {
   test::TempDir dir;
   const std::string file = dir.write("pw", "s3cret\n");
+  REQUIRE(::chmod(file.c_str(), 0600) == 0);
   ConfigLoadResult r = loadConfigText(
       kBase + "metrics: {listen: 127.0.0.1:9140, basic_auth: {user: prom, password_file: " + file + "}}\n", "t.yaml");
   INFO(joined(r.errors));
@@ -46,6 +47,9 @@ TEST_CASE("MetricsConfig: listen with basic_auth reads the password from its fil
 TEST_CASE("MetricsConfig: problems of the metrics mapping are reported where they are", "[unit]") {
   test::TempDir dir;
   const std::string empty = dir.write("empty", "\n");
+  REQUIRE(::chmod(empty.c_str(), 0600) == 0);
+  const std::string exposed = dir.write("exposed", "s3cret\n");
+  REQUIRE(::chmod(exposed.c_str(), 0644) == 0);
   ConfigLoadResult r = loadConfigText(kBase + "metrics: {basic_auth: {user: prom, password_file: /x}}\n", "t.yaml");
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0] == "t.yaml:3:10: metrics needs a listen address (e.g. 127.0.0.1:9140)");
@@ -62,16 +66,24 @@ TEST_CASE("MetricsConfig: problems of the metrics mapping are reported where the
   r = loadConfigText(kBase + "metrics: {listen: 127.0.0.1:9140, basic_auth: {user: prom, password_file: " + empty + "}}\n",
                      "t.yaml");
   REQUIRE(r.errors.size() == 1);
-  CHECK(r.errors[0].find("is empty") != std::string::npos);
+  CHECK(r.errors[0].find(empty + ": empty") != std::string::npos);
+
+  // A password others may read is refused, as for the hubs' password files.
+  r = loadConfigText(kBase + "metrics: {listen: 127.0.0.1:9140, basic_auth: {user: prom, password_file: " + exposed + "}}\n",
+                     "t.yaml");
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].find(exposed + ": others may read") != std::string::npos);
+  CHECK(r.errors[0].find("s3cret") == std::string::npos);
 
   const std::string fifo = dir.path() + "/fifo";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   r = loadConfigText(kBase + "metrics: {listen: 127.0.0.1:9140, basic_auth: {user: prom, password_file: " + fifo + "}}\n",
                      "t.yaml");
   REQUIRE(r.errors.size() == 1);
-  CHECK(r.errors[0].find(fifo + " is not a regular file") != std::string::npos);
+  CHECK(r.errors[0].find(fifo + ": not a regular file") != std::string::npos);
 
   const std::string big = dir.write("big", std::string(5000, 'x'));
+  REQUIRE(::chmod(big.c_str(), 0600) == 0);
   r = loadConfigText(kBase + "metrics: {listen: 127.0.0.1:9140, basic_auth: {user: prom, password_file: " + big + "}}\n",
                      "t.yaml");
   REQUIRE(r.errors.size() == 1);
