@@ -74,6 +74,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/bench/lib.sh"
 # shellcheck source=bench/hubs.sh
 source "$ROOT/bench/hubs.sh"
+HUB_TLS_MAIN=$HUB_TLS  # HUB_TLS follows the current hub pair (hubs_pair); this is the main pair's
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
@@ -255,7 +256,7 @@ ensure_hubs() {
 
 # twinhub-hub on pair main, twinhub-hub-tls on pair tls: the same two sidecars, each row its own.
 start_twinhub_hub() {
-  local name=$1 dir=$2 port fm sm pair=main tls=$HUB_TLS
+  local name=$1 dir=$2 port fm sm pair=main tls=$HUB_TLS_MAIN
   [[ $name == twinhub-hub-tls ]] && pair=tls tls=1
   [[ -x $SIDECAR_BIN ]] || { P_SKIP="$SIDECAR_BIN not built"; return 1; }
   ensure_hubs "$pair" "$tls" || return 1
@@ -295,7 +296,7 @@ add_floor() {
   log "starting $name: $desc"
   if [[ ! -x $FLOOR_BIN ]]; then
     R[$name:skip]="$FLOOR_BIN not built (needs libnats-dev)"
-  elif ! ensure_hubs main "$HUB_TLS"; then
+  elif ! ensure_hubs main "$HUB_TLS_MAIN"; then
     R[$name:skip]=$P_SKIP
   elif [[ $HUB_TLS == 1 ]]; then
     R[$name:skip]="HUB_TLS=1: cnats_floor has no TLS options"
@@ -602,7 +603,7 @@ print_tls_table() {
   [[ -n ${R[$p:p50]:-} && -n ${R[$t:p50]:-} ]] || return 0
   echo
   echo "TLS in hub mode: $t (hubs with TLS, client certificates and users) against $p (plain hubs), same interleaved rounds; targets from issue 12"
-  [[ $HUB_TLS == 1 ]] && echo "(HUB_TLS=1: $p ran on TLS hubs too, so this compares TLS with TLS)"
+  [[ $HUB_TLS_MAIN == 1 ]] && echo "(HUB_TLS=1: $p ran on TLS hubs too, so this compares TLS with TLS)"
   echo
   echo "| figure | $p | $t | TLS / plain | change | target | |"
   echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
@@ -667,7 +668,7 @@ write_json() {
     [[ ${R[tls:p50]:-} =~ ^[0-9.]+$ ]] && m50=$([[ $(tls_verdict "${R[tls:p50]}" "$TLS_P50_MAX" max) == met ]] && echo true || echo false)
     [[ ${R[tls:mbps]:-} =~ ^[0-9.]+$ ]] && mb=$([[ $(tls_verdict "${R[tls:mbps]}" "$TLS_BULK_MIN" min) == met ]] && echo true || echo false)
     printf '  "tls_vs_plain": {"plain": "twinhub-hub", "tls": "twinhub-hub-tls", "both_tls": %s, "p50_ratio": %s, "p99_ratio": %s, "mb_per_s_ratio": %s, "conn_per_s_ratio": %s,\n' \
-      "$([[ $HUB_TLS == 1 ]] && echo true || echo false)" "$(jnum "${R[tls:p50]:-}")" "$(jnum "${R[tls:p99]:-}")" "$(jnum "${R[tls:mbps]:-}")" "$(jnum "${R[tls:cps]:-}")"
+      "$([[ $HUB_TLS_MAIN == 1 ]] && echo true || echo false)" "$(jnum "${R[tls:p50]:-}")" "$(jnum "${R[tls:p99]:-}")" "$(jnum "${R[tls:mbps]:-}")" "$(jnum "${R[tls:cps]:-}")"
     printf '    "p50_ratio_rounds": %s, "p99_ratio_rounds": %s, "mb_per_s_ratio_rounds": %s,\n' \
       "$(jarr "${R[tls:p50_rounds]:-}")" "$(jarr "${R[tls:p99_rounds]:-}")" "$(jarr "${R[tls:mbps_rounds]:-}")"
     printf '    "p50_ratio_max": %s, "mb_per_s_ratio_min": %s, "p50_met": %s, "mb_per_s_met": %s,\n' "$TLS_P50_MAX" "$TLS_BULK_MIN" "$m50" "$mb"
@@ -701,7 +702,7 @@ main() {
     WM_OF[$n]=$wm
     add_path "$n" "twinhub-sidecar direct mode, proxy watermarks high/low $wm bytes" start_twinhub_wm
   done
-  add_path twinhub-hub "front sidecar -> NATS hub edge -> serving sidecar (mode hub, log level warn)$([[ $HUB_TLS == 1 ]] && echo ', hubs with TLS (HUB_TLS=1)')" start_twinhub_hub
+  add_path twinhub-hub "front sidecar -> NATS hub edge -> serving sidecar (mode hub, log level warn)$([[ $HUB_TLS_MAIN == 1 ]] && echo ', hubs with TLS (HUB_TLS=1)')" start_twinhub_hub
   add_path twinhub-hub-tls "as twinhub-hub, on a second hub pair with TLS, client certificates and users (deploy/nats/*-secure.conf)" start_twinhub_hub
   add_path haproxy "haproxy, mode tcp, nbthread 1, maxconn 4000" start_haproxy
   add_path nginx "nginx stream, 1 worker" start_nginx
