@@ -16,7 +16,10 @@
 #          client runs for SECS s on another session through the same front: its p50/p99 and
 #          longest gap are the small messages' delay behind the bulk frames. The front's
 #          twinhub_hub_state is polled every 50 ms meanwhile, and its log is searched for hub state
-#          losses (up -> suspect, disconnected).
+#          losses (up -> suspect, disconnected). CPU: the front's, the serving sidecar's and the
+#          edge hub's user+system CPU time (/proc/PID/stat) from the start of the bulk echoes to
+#          their end, in ms per MB echoed (MB = 10^6 B, each byte crossing edge twice; the small
+#          session's few round trips are included).
 #
 # Environment: BUILD_DIR (default <repo>/build; needs bin/bench_client, bin/bench_echo_server,
 #   bin/twinhub-sidecar, built as bench/run.sh does), NATS_BIN, ROUNDS (2), BULKS (1), BULK_MB
@@ -45,7 +48,7 @@ for ((i = 0; i < 100; i++)); do
 done
 [[ -n $ECHO_ADDR ]] || { log "echo server did not start"; exit 2; }
 
-declare -A ADDR=() METRICS=()
+declare -A ADDR=() METRICS=() CPU_PIDS=()
 for pair in plain tls; do
   hubs_pair "$pair" "$([[ $pair == tls ]] && echo 1 || echo 0)"
   hubs_start "$TMP/hubs-$pair" || { log "hubs $pair: $HUB_ERR"; exit 2; }
@@ -53,12 +56,15 @@ for pair in plain tls; do
   hub_serve_yaml "$TMP/$pair-serve.yaml" "$ECHO_ADDR" "127.0.0.1:$sm" "${HUB_OPTIONS:-}"
   hub_front_yaml "$TMP/$pair-front.yaml" "127.0.0.1:$port" "127.0.0.1:$fm" "${HUB_OPTIONS:-}"
   spawn "$TMP/$pair-serve.log" "$SIDECAR_BIN" --config "$TMP/$pair-serve.yaml" --log-level warn
+  serve=$SPAWNED_PID
   spawn "$TMP/$pair-front.log" "$SIDECAR_BIN" --config "$TMP/$pair-front.yaml" --log-level warn
+  CPU_PIDS[$pair]="$SPAWNED_PID $serve ${HUB_PID[edge]}"
   hub_wait_roundtrip "127.0.0.1:$port" 15 || { tail_log "$TMP/$pair-front.log"; log "no round trip through the $pair hubs"; exit 2; }
   ADDR[$pair]=127.0.0.1:$port METRICS[$pair]=127.0.0.1:$fm
   log "pair $pair: front ${ADDR[$pair]}, hubs edge $HUB_E_URL, central $HUB_C_URL"
 done
 
+ticks() { local p; for p in "$@"; do awk '{ printf "%s ", $14 + $15 }' "/proc/$p/stat" 2>/dev/null || printf '0 '; done; }
 stall_fields() { grep '^stall' "$1" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
   printf "%s|%s|%s|%s|%s", v["rtts"], v["p50_us"], v["p99_us"], v["max_gap_ms"], v["ok"] }'; }
 ROWS=()
@@ -66,6 +72,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
   for pair in plain tls; do
     "$CLIENT" stall --connect "${ADDR[$pair]}" --seconds 2 --size 64 --timeout-ms 5000 --max-seconds 30 >"$TMP/idle.$pair.$r" 2>&1
     fl=$(wc -l <"$TMP/$pair-front.log")
+    read -r -a t0 <<<"$(ticks ${CPU_PIDS[$pair]})"
     pids=""
     for ((b = 1; b <= BULKS; b++)); do
       spawn "$TMP/bulk.$pair.$r.$b" "$CLIENT" bulk --connect "${ADDR[$pair]}" --mb "$BULK_MB" --max-seconds 170
@@ -82,12 +89,18 @@ for ((r = 1; r <= ROUNDS; r++)); do
     "$CLIENT" stall --connect "${ADDR[$pair]}" --seconds "$SECS" --size 64 --timeout-ms 5000 --gap-log-ms 100 \
       --max-seconds $((SECS + 30)) >"$TMP/busy.$pair.$r" 2>&1
     for p in $pids; do wait "$p"; forget "$p"; done
+    read -r -a t1 <<<"$(ticks ${CPU_PIDS[$pair]})"
+    mb=$(awk -v n="$BULKS" -v m="$BULK_MB" 'BEGIN { print n * m * 1.048576 }')
+    cpu=""
+    for k in 0 1 2; do
+      cpu+="$(awk -v a="${t0[k]}" -v b="${t1[k]}" -v hz="$(getconf CLK_TCK)" -v mb="$mb" 'BEGIN { printf "%.1f", (b - a) / hz * 1000 / mb }')|"
+    done
     wait "$poller"
     mbps=$(cat "$TMP/bulk.$pair.$r".* | sed -n 's/.* mb_per_s=\([^ ]*\).*/\1/p' | awk '{ s += $1 } END { printf "%.1f", s }')
     notup=$(grep -c '=[01]' "$TMP/states.$pair.$r")
     polls=$(wc -l <"$TMP/states.$pair.$r")
     losses=$(tail -n +$((fl + 1)) "$TMP/$pair-front.log" | grep -cE 'hub [a-z]+: (up -> suspect|up -> down|suspect -> down|disconnected)')
-    ROWS+=("$r|$pair|$(stall_fields "$TMP/idle.$pair.$r")|$(stall_fields "$TMP/busy.$pair.$r")|$mbps|$notup/$polls|$losses")
+    ROWS+=("$r|$pair|$(stall_fields "$TMP/idle.$pair.$r")|$(stall_fields "$TMP/busy.$pair.$r")|$mbps|$notup/$polls|$losses|${cpu%|}")
     log "round $r $pair: ${ROWS[-1]}"
   done
 done
@@ -97,12 +110,12 @@ echo "### twinhub hub_hol: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load 
 echo
 echo "64-byte sequential round trips on one session (idle: alone for 2 s; busy: for $SECS s while $BULKS bulk echo(es) of $BULK_MB MiB run through the same front); MB/s: the bulk sessions' sum${HUB_OPTIONS:+; hub_options $HUB_OPTIONS}."
 echo
-echo "| round | hubs | idle p50 µs | idle p99 µs | busy p50 µs | busy p99 µs | busy longest gap ms | bulk MB/s | polls with a hub not up | front's hub state losses |"
-echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| round | hubs | idle p50 µs | idle p99 µs | busy p50 µs | busy p99 µs | busy longest gap ms | bulk MB/s | polls with a hub not up | front's hub state losses | CPU ms/MB front | serving | edge hub |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for row in "${ROWS[@]}"; do
-  IFS='|' read -r r pair _ i50 i99 _ _ _ b50 b99 bgap bok mbps notup losses <<<"$row"
-  printf '| %s | %s | %s | %s | %s | %s | %s%s | %s | %s | %s |\n' "$r" "$pair" "$i50" "$i99" "$b50" "$b99" "$bgap" \
-    "$([[ $bok == 1 ]] || echo ' (client error)')" "$mbps" "$notup" "$losses"
+  IFS='|' read -r r pair _ i50 i99 _ _ _ b50 b99 bgap bok mbps notup losses cf cs ce <<<"$row"
+  printf '| %s | %s | %s | %s | %s | %s | %s%s | %s | %s | %s | %s | %s | %s |\n' "$r" "$pair" "$i50" "$i99" "$b50" "$b99" "$bgap" \
+    "$([[ $bok == 1 ]] || echo ' (client error)')" "$mbps" "$notup" "$losses" "$cf" "$cs" "$ce"
 done
 echo
 echo "Versions: $("$SIDECAR_BIN" --version 2>&1 | head -n1); $(hubs_version)"
