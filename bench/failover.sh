@@ -72,7 +72,7 @@ ensure_built() {
   if [[ ${SKIP_BUILD:-0} != 1 ]]; then
     bench_configure 2
     log "building bench_client, bench_echo_server, twinhub-sidecar in $BUILD_DIR"
-    cmake --build "$BUILD_DIR" -j2 --target bench_client bench_echo_server twinhub-sidecar >"$TMP/build.log" 2>&1 ||
+    cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target bench_client bench_echo_server twinhub-sidecar >"$TMP/build.log" 2>&1 ||
       { tail -n 30 "$TMP/build.log" >&2; log "build failed"; exit 2; }
   fi
   CLIENT=$bin/bench_client ECHO_BIN=$bin/bench_echo_server SIDECAR_BIN=${SIDECAR_BIN:-$bin/twinhub-sidecar}

@@ -13,10 +13,43 @@
 # HUB_TLS=1: the hubs as deploy/nats/*-secure.conf (TLS with client certificates and users on
 # client and leaf connections; certificates from scripts/gen-certs.sh in DIR/certs) and the
 # sidecars with the matching tls/auth keys (docs/security.md).
+#
+# Several hub pairs (bench/run.sh runs a plain and a TLS pair side by side): every function works
+# on the current pair, whose state is the HUB_* globals; `hubs_pair NAME [TLS]` stashes them and
+# makes pair NAME current (a new pair starts empty, with HUB_TLS=TLS, default 0). The first pair
+# is "main", with HUB_TLS from the environment.
 HUB_TLS=${HUB_TLS:-0}
 
 NATS_BIN=${NATS_BIN:-$(command -v nats-server 2>/dev/null || echo /usr/sbin/nats-server)}
-declare -A HUB_PID=() HUB_STARTS=()
+declare -A HUB_PID=() HUB_STARTS=() HUB_LOG=()
+
+HUB_PAIR=main
+declare -A HUB_PAIRS=()  # HUB_PAIRS[PAIR:VAR] = a stashed global of pair PAIR
+HUB_PAIR_VARS=(HUB_TLS HUB_DIR HUB_C_PORT HUB_L_PORT HUB_E_PORT HUB_C_MON HUB_E_MON HUB_C_URL HUB_E_URL
+  HUB_SIDECAR_SECURITY HUB_ERR)
+hubs_pair() {
+  local name=$1 v k
+  [[ $name == "$HUB_PAIR" ]] && return 0
+  for v in "${HUB_PAIR_VARS[@]}"; do HUB_PAIRS[$HUB_PAIR:$v]=${!v-}; done
+  for k in central edge; do
+    HUB_PAIRS[$HUB_PAIR:pid:$k]=${HUB_PID[$k]-} HUB_PAIRS[$HUB_PAIR:starts:$k]=${HUB_STARTS[$k]-}
+    HUB_PAIRS[$HUB_PAIR:log:$k]=${HUB_LOG[$k]-}
+  done
+  HUB_PAIRS[$HUB_PAIR:saved]=1
+  HUB_PID=() HUB_STARTS=() HUB_LOG=()
+  if [[ -n ${HUB_PAIRS[$name:saved]:-} ]]; then
+    for v in "${HUB_PAIR_VARS[@]}"; do printf -v "$v" '%s' "${HUB_PAIRS[$name:$v]}"; done
+    for k in central edge; do
+      [[ -z ${HUB_PAIRS[$name:pid:$k]} ]] || HUB_PID[$k]=${HUB_PAIRS[$name:pid:$k]}
+      [[ -z ${HUB_PAIRS[$name:starts:$k]} ]] || HUB_STARTS[$k]=${HUB_PAIRS[$name:starts:$k]}
+      [[ -z ${HUB_PAIRS[$name:log:$k]} ]] || HUB_LOG[$k]=${HUB_PAIRS[$name:log:$k]}
+    done
+  else
+    for v in "${HUB_PAIR_VARS[@]}"; do printf -v "$v" '%s' ""; done
+    HUB_TLS=${2:-0}
+  fi
+  HUB_PAIR=$name
+}
 
 # hubs_setup DIR: pick ports and write DIR/central.conf and DIR/edge.conf.
 hubs_setup() {
@@ -78,7 +111,6 @@ EOF
 
 # hub_start NAME: start (or restart) hub NAME (central|edge); waits until it accepts clients.
 # Each start logs to DIR/NAME.N.log; the latest is HUB_LOG[NAME].
-declare -A HUB_LOG=()
 hub_start() {
   local name=$1 port n
   [[ $name == central ]] && port=$HUB_C_PORT || port=$HUB_E_PORT

@@ -18,6 +18,14 @@
 #            on free ports (bench/hubs.sh). Both sidecars list the hubs edge, central: every
 #            session goes through edge (the "same hub" layout). Its memory columns are the sum of
 #            the two sidecars; the nats-servers' memory is given in a note.
+#   twinhub-hub-tls  the same on a second, separate hub pair with TLS, client certificates and
+#            users (deploy/nats/*-secure.conf; certificates from scripts/gen-certs.sh, made once per
+#            run) and two sidecars of its own with the matching tls/auth keys. Measured in the same
+#            interleaved rounds as twinhub-hub, so the "TLS in hub mode" table compares the two
+#            within one run: TLS/plain for p50, p99, MB/s and conn/s, per round too, against the
+#            targets of issue 12 (p50 at most +15 %, bulk at most -30 %). Needs nats-server and
+#            openssl; skipped cleanly without them. The sidecars' hub state losses (up -> suspect,
+#            disconnected, from their warn-level logs) are counted per phase for both hub rows.
 #   cnats-floor        bare cnats request/reply (bench/cnats_floor.cc), requester and
 #            responder processes both on the edge hub, SendAsap on both: what a round trip through
 #            a hub costs without twinhub. Measured in the same interleaved rounds as the paths.
@@ -26,6 +34,8 @@
 #            an echo, which crosses the hub twice.
 #   cnats-floor-cross  the same with the requester on edge and the responder on central (leaf link).
 #   The hub rows need nats-server (apt-get install nats-server) and are skipped cleanly without it.
+#   HUB_TLS=1 puts the twinhub-hub row (the first pair) on TLS hubs as well (the cnats-floor rows
+#   are then skipped: cnats_floor has no TLS options); without it twinhub-hub is the plain row.
 # A path whose program is missing or fails to start is skipped with a note; the others still run.
 #
 # Measurements (bench_client, see bench/bench_client.cc):
@@ -45,12 +55,13 @@
 #
 # Environment: BUILD_DIR (default <repo>/build; expects bin/twinhub-sidecar, bin/bench_echo_server,
 #   bin/bench_client, bin/cnats_floor and builds what is missing or stale with cmake --build),
-#   NATS_BIN (default: nats-server on PATH), SKIP_BUILD=1, QUICK=1,
+#   NATS_BIN (default: nats-server on PATH), SKIP_BUILD=1, JOBS (cmake --build -j, default 2), QUICK=1,
 #   OUT=file.json, PATHS_ONLY="direct haproxy" (subset), KEEP_TMP=1 (keep configs and logs),
 #   SIDECAR_BIN (another twinhub-sidecar binary, e.g. to compare two builds), WATERMARKS (e.g.
 #   "1048576/262144 262144/65536": one more twinhub row per HIGH/LOW pair, named twinhub-wm<HIGH KiB>k,
 #   with that proxy.high_watermark/low_watermark; PATHS_ONLY must then name them), HUB_OPTIONS (YAML
-#   flow map given to both hub-mode sidecars as hub_options, e.g. "{direct_writes: false}"), and
+#   flow map given to every hub-mode sidecar, plain and TLS, as hub_options, e.g.
+#   "{direct_writes: false}"), and
 #   RTT_COUNT RTT_ROUNDS BULK_MB BULK_ROUNDS CONN_SECONDS CONN_ROUNDS CONN_CONCURRENCY HOLD_COUNT.
 # Packages for the peers: scripts/install-deps.sh --bench (haproxy, nginx, libnginx-mod-stream).
 #
@@ -63,6 +74,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/bench/lib.sh"
 # shellcheck source=bench/hubs.sh
 source "$ROOT/bench/hubs.sh"
+HUB_TLS_MAIN=$HUB_TLS  # HUB_TLS follows the current hub pair (hubs_pair); this is the main pair's
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
@@ -94,13 +106,13 @@ ensure_built() {
   if [[ ${SKIP_BUILD:-0} != 1 ]]; then
     bench_configure 1
     log "building bench tools in $BUILD_DIR"
-    cmake --build "$BUILD_DIR" -j2 --target bench_client bench_echo_server >"$TMP/build-bench.log" 2>&1 ||
+    cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target bench_client bench_echo_server >"$TMP/build-bench.log" 2>&1 ||
       { tail -n 30 "$TMP/build-bench.log" >&2; log "building the bench tools failed"; exit 1; }
     log "building twinhub-sidecar"
-    cmake --build "$BUILD_DIR" -j2 --target twinhub-sidecar >"$TMP/build-sidecar.log" 2>&1 ||
+    cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target twinhub-sidecar >"$TMP/build-sidecar.log" 2>&1 ||
       note "twinhub-sidecar did not build (see below); its row uses the existing binary if any"$'\n'"$(grep -m3 -E 'error|Error' "$TMP/build-sidecar.log")"
     if [[ -x $NATS_BIN ]]; then
-      cmake --build "$BUILD_DIR" -j2 --target cnats_floor >"$TMP/build-floor.log" 2>&1 ||
+      cmake --build "$BUILD_DIR" -j"${JOBS:-2}" --target cnats_floor >"$TMP/build-floor.log" 2>&1 ||
         note "cnats_floor did not build; the cnats-floor rows use the existing binary if any"$'\n'"$(grep -m3 -E 'error|Error' "$TMP/build-floor.log")"
     fi
   fi
@@ -216,28 +228,39 @@ EOF
   return 0
 }
 
-# The hubs, started once for twinhub-hub and the cnats-floor rows (HUBS_OK 1 up, 0 failed).
-HUBS_OK=""
+# Hub pairs (bench/hubs.sh), each started once when a row first needs it: "main" for twinhub-hub
+# and the cnats-floor rows (TLS only with HUB_TLS=1), "tls" for twinhub-hub-tls (always TLS with
+# client certificates and users, certificates from scripts/gen-certs.sh). Each pair is two
+# nats-servers of its own, on ports of its own; nothing is shared between the pairs.
+# ensure_hubs PAIR TLS: makes PAIR the current pair and starts it if needed (P_SKIP on failure).
+declare -A HUBS_OK=() HUBS_ERR=() HUBS_PIDS=()
 ensure_hubs() {
-  if [[ -z $HUBS_OK ]]; then
-    HUBS_OK=0
-    if hubs_start "$TMP/hubs"; then
-      HUBS_OK=1
+  local pair=$1 tls=$2
+  hubs_pair "$pair" "$tls"
+  if [[ -z ${HUBS_OK[$pair]:-} ]]; then
+    HUBS_OK[$pair]=0
+    if [[ $HUB_TLS == 1 ]] && ! command -v openssl >/dev/null; then
+      HUBS_ERR[$pair]="openssl not installed (scripts/gen-certs.sh needs it)"
+    elif hubs_start "$TMP/hubs-$pair"; then
+      HUBS_OK[$pair]=1
       HUBS_VERSION=$(hubs_version)
-      log "hubs: central $HUB_C_URL (pid ${HUB_PID[central]}), edge $HUB_E_URL (pid ${HUB_PID[edge]}, leaf of central)"
+      HUBS_PIDS[$pair]="${HUB_PID[central]} ${HUB_PID[edge]}"
+      log "hubs $pair$([[ $HUB_TLS == 1 ]] && echo ' (TLS)'): central $HUB_C_URL (pid ${HUB_PID[central]}), edge $HUB_E_URL (pid ${HUB_PID[edge]}, leaf of central)"
     else
-      HUBS_ERR=$HUB_ERR
-      local f; for f in "$TMP"/hubs/*.log; do [[ -f $f ]] && tail_log "$f"; done
+      HUBS_ERR[$pair]=$HUB_ERR
+      local f; for f in "$TMP/hubs-$pair"/*.log; do [[ -f $f ]] && tail_log "$f"; done
     fi
   fi
-  ((HUBS_OK)) || { P_SKIP=$HUBS_ERR; return 1; }
+  ((HUBS_OK[$pair])) || { P_SKIP=${HUBS_ERR[$pair]}; return 1; }
 }
 
+# twinhub-hub on pair main, twinhub-hub-tls on pair tls: the same two sidecars, each row its own.
 start_twinhub_hub() {
-  local dir=$2 port fm sm
+  local name=$1 dir=$2 port fm sm pair=main tls=$HUB_TLS_MAIN
+  [[ $name == twinhub-hub-tls ]] && pair=tls tls=1
   [[ -x $SIDECAR_BIN ]] || { P_SKIP="$SIDECAR_BIN not built"; return 1; }
-  ensure_hubs || return 1
-  [[ -n ${HUB_OPTIONS:-} ]] && note "twinhub-hub: both sidecars run with hub_options $HUB_OPTIONS"
+  ensure_hubs "$pair" "$tls" || return 1
+  [[ -n ${HUB_OPTIONS:-} ]] && note "$name: both sidecars run with hub_options $HUB_OPTIONS"
   read -r port fm sm <<<"$("$CLIENT" freeport 3 | tr '\n' ' ')"
   hub_serve_yaml "$dir/serve.yaml" "$ECHO_ADDR" "127.0.0.1:$sm" "${HUB_OPTIONS:-}"
   hub_front_yaml "$dir/front.yaml" "127.0.0.1:$port" "127.0.0.1:$fm" "${HUB_OPTIONS:-}"
@@ -252,9 +275,9 @@ start_twinhub_hub() {
     return 1
   fi
   P_ADDR=127.0.0.1:$port P_RSS_PIDS="$front $serve" P_ANON_PIDS="$front $serve"
-  P_METRICS=127.0.0.1:$fm
-  P_EXTRA_PIDS="${HUB_PID[central]} ${HUB_PID[edge]}"
-  P_VERSION="$("$SIDECAR_BIN" --version 2>&1 | head -n1) x2, $HUBS_VERSION x2"
+  P_METRICS=127.0.0.1:$fm P_METRICS_SERVE=127.0.0.1:$sm
+  P_EXTRA_PIDS=${HUBS_PIDS[$pair]}
+  P_VERSION="$("$SIDECAR_BIN" --version 2>&1 | head -n1) x2, $HUBS_VERSION x2$([[ $HUB_TLS == 1 ]] && echo ', TLS with client certificates and users')"
   return 0
 }
 
@@ -273,9 +296,12 @@ add_floor() {
   log "starting $name: $desc"
   if [[ ! -x $FLOOR_BIN ]]; then
     R[$name:skip]="$FLOOR_BIN not built (needs libnats-dev)"
-  elif ! ensure_hubs; then
+  elif ! ensure_hubs main "$HUB_TLS_MAIN"; then
     R[$name:skip]=$P_SKIP
+  elif [[ $HUB_TLS == 1 ]]; then
+    R[$name:skip]="HUB_TLS=1: cnats_floor has no TLS options"
   else
+    R[$name:hub_pids]=${HUBS_PIDS[main]}
     R[$name:req_url]=$HUB_E_URL
     [[ $variant == cross ]] && R[$name:resp_url]=$HUB_C_URL || R[$name:resp_url]=$HUB_E_URL
     R[$name:version]="cnats $(pkg-config --modversion libnats 2>/dev/null || echo '?'), $HUBS_VERSION"
@@ -293,7 +319,7 @@ add_path() {
   mkdir -p "$dir"
   PATHS+=("$name")
   R[$name:desc]=$desc
-  P_ADDR="" P_RSS_PIDS="" P_ANON_PIDS="" P_SKIP="" P_VERSION="" P_METRICS="" P_EXTRA_PIDS=""
+  P_ADDR="" P_RSS_PIDS="" P_ANON_PIDS="" P_SKIP="" P_VERSION="" P_METRICS="" P_METRICS_SERVE="" P_EXTRA_PIDS=""
   log "starting $name: $desc"
   if ! "$fn" "$name" "$dir"; then
     R[$name:skip]=${P_SKIP:-start failed}
@@ -308,6 +334,7 @@ add_path() {
   fi
   R[$name:addr]=$P_ADDR R[$name:rss_pids]=$P_RSS_PIDS R[$name:anon_pids]=$P_ANON_PIDS
   R[$name:version]=$P_VERSION R[$name:metrics]=$P_METRICS R[$name:extra_pids]=$P_EXTRA_PIDS
+  R[$name:metrics_serve]=$P_METRICS_SERVE
   sleep 0.3
   measure_mem "$name" idle
   log "$name ready on $P_ADDR${P_RSS_PIDS:+ (pids $P_RSS_PIDS)}"
@@ -355,7 +382,7 @@ measure_rtt() {
 
 measure_floor() {
   local name=$1 line
-  if ! alive "${HUB_PID[central]}" "${HUB_PID[edge]}"; then
+  if ! alive ${R[$name:hub_pids]}; then
     note "$name: a nats-server exited during the run; its remaining rounds are missing"
     R[$name:skip]="a nats-server exited during the run"
     return 0
@@ -372,7 +399,7 @@ measure_floor() {
 measure_floor_bulk() {
   local name=$1 line
   [[ ${R[$name:floor]} == same && -z ${R[$name:skip]:-} ]] || return 0
-  alive "${HUB_PID[central]}" "${HUB_PID[edge]}" || return 0
+  alive ${R[$name:hub_pids]} || return 0
   line=$(timeout 180 "$FLOOR_BIN" stream --url "${R[$name:req_url]}" --mb "$BULK_MB" --size 16384 --max-seconds 170 \
     2>>"$TMP/$name/client.err") || { client_failed "$name" bulk $?; return 0; }
   R[$name:mbps_rounds]+="$(kv "$line" mb_per_s) "
@@ -418,6 +445,42 @@ measure_hold() {
   local lost; lost=$(sed -n 's/.*lost=\([0-9]*\).*/\1/p' "$out")
   [[ -z $lost || $lost == 0 ]] || note "$name: $lost of $HOLD_COUNT held connections were closed by the proxy"
   sleep 0.3
+}
+
+# Hub trouble seen by the hub-mode sidecars (log level warn logs every hub state change and every
+# lost hub connection): counted per phase, so a row whose hubs went suspect under load says so.
+HUB_EVENT_RE='hub [a-z]+: (up -> suspect|up -> down|suspect -> down|disconnected)'
+hub_rows() { local n; for n in "${PATHS[@]}"; do [[ -n ${R[$n:metrics_serve]:-} ]] && echo "$n"; done; }
+hub_events_count() {  # hub_events_count NAME SIDE(front|serve)
+  grep -cE "$HUB_EVENT_RE" "$TMP/$1/$2.log" 2>/dev/null || true
+}
+HUB_PHASES=()
+hub_events_mark() {  # hub_events_mark PHASE: the counts as PHASE starts (and the previous one ends)
+  local n side
+  HUB_PHASES+=("$1")
+  for n in $(hub_rows); do
+    for side in front serve; do R[$n:ev_$side:$1]=$(hub_events_count "$n" "$side"); done
+  done
+}
+hub_events_note() {
+  local n side i p next c detail total
+  for n in $(hub_rows); do
+    detail="" total=0
+    for side in front serve; do
+      for ((i = 0; i + 1 < ${#HUB_PHASES[@]}; i++)); do
+        p=${HUB_PHASES[i]} next=${HUB_PHASES[i + 1]}
+        c=$((${R[$n:ev_$side:$next]:-0} - ${R[$n:ev_$side:$p]:-0}))
+        ((c > 0)) || continue
+        total=$((total + c))
+        detail+="${detail:+; }$([[ $side == front ]] && echo front || echo serving) $c in $p"
+      done
+    done
+    R[$n:hub_events]=$total
+    R[$n:failovers_front]=$(metric_sum "$TMP/$n/metrics.txt" twinhub_hub_failovers_total | awk '{ printf "%d", $1 }')
+    R[$n:failovers_serve]=$(metric_sum "$TMP/$n/metrics-serve.txt" twinhub_hub_failovers_total | awk '{ printf "%d", $1 }')
+    ((total == 0)) && continue
+    note "$n: the sidecars logged $total hub state losses (up -> suspect/down, disconnected): $detail; failovers (twinhub_hub_failovers_total) front ${R[$n:failovers_front]}, serving ${R[$n:failovers_serve]}; first lines: $(grep -hE "$HUB_EVENT_RE" "$TMP/$n/front.log" "$TMP/$n/serve.log" | head -n 3 | tr '\n' ' ')"
+  done
 }
 
 # -------------------------------------------------------------------------------------- reporting
@@ -504,6 +567,7 @@ print_tables() {
         "${R[$f:mbps]}") of the one-way floor (${R[$f:mbps]} MB/s)."
     fi
   fi
+  print_tls_table
   if ((${#NOTES[@]})); then
     echo
     echo "Notes:"
@@ -511,6 +575,47 @@ print_tables() {
   fi
   echo
   echo "Versions: $(for n in "${PATHS[@]}"; do [[ -n ${R[$n:version]:-} ]] && printf '%s: %s; ' "$n" "${R[$n:version]}"; done)"
+}
+
+# The cost of TLS in hub mode (issue 12): twinhub-hub-tls against twinhub-hub, measured in the
+# same interleaved rounds. Targets: p50 at most 15 % more (TLS/plain <= 1.15), bulk at most 30 %
+# less (TLS/plain >= 0.70); p99 and conn/s are given without a target.
+TLS_P50_MAX=1.15 TLS_BULK_MIN=0.70
+per_round_ratio() {  # per_round_ratio "A ROUNDS" "B ROUNDS" -> A/B per round, space-separated
+  paste -d' ' <(tr ' ' '\n' <<<"$1") <(tr ' ' '\n' <<<"$2") |
+    awk 'NF == 2 && $2 > 0 { printf "%s%.2f", sep, $1 / $2; sep = " " }'
+}
+tls_verdict() {  # tls_verdict RATIO LIMIT max|min
+  [[ $1 =~ ^[0-9.]+$ ]] || { printf -- '-'; return; }
+  awk -v r="$1" -v l="$2" -v k="$3" 'BEGIN { ok = (k == "max" ? r <= l : r >= l); print (ok ? "met" : "not met") }'
+}
+pct_change() { [[ $1 =~ ^[0-9.]+$ ]] && awk -v r="$1" 'BEGIN { printf "%+.0f %%", (r - 1) * 100 }' || printf -- '-'; }
+tls_ratios() {
+  local p=twinhub-hub t=twinhub-hub-tls
+  R[tls:p50]=$(ratio "${R[$t:p50]:-}" "${R[$p:p50]:-}") R[tls:p99]=$(ratio "${R[$t:p99]:-}" "${R[$p:p99]:-}")
+  R[tls:mbps]=$(ratio "${R[$t:mbps]:-}" "${R[$p:mbps]:-}") R[tls:cps]=$(ratio "${R[$t:cps]:-}" "${R[$p:cps]:-}")
+  R[tls:p50_rounds]=$(per_round_ratio "${R[$t:p50_rounds]:-}" "${R[$p:p50_rounds]:-}")
+  R[tls:p99_rounds]=$(per_round_ratio "${R[$t:p99_rounds]:-}" "${R[$p:p99_rounds]:-}")
+  R[tls:mbps_rounds]=$(per_round_ratio "${R[$t:mbps_rounds]:-}" "${R[$p:mbps_rounds]:-}")
+}
+print_tls_table() {
+  local p=twinhub-hub t=twinhub-hub-tls
+  [[ -n ${R[$p:p50]:-} && -n ${R[$t:p50]:-} ]] || return 0
+  echo
+  echo "TLS in hub mode: $t (hubs with TLS, client certificates and users) against $p (plain hubs), same interleaved rounds; targets from issue 12"
+  [[ $HUB_TLS_MAIN == 1 ]] && echo "(HUB_TLS=1: $p ran on TLS hubs too, so this compares TLS with TLS)"
+  echo
+  echo "| figure | $p | $t | TLS / plain | change | target | |"
+  echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
+  printf '| p50 µs | %s | %s | %s | %s | <= %s | %s |\n' "$(val $p:p50)" "$(val $t:p50)" "${R[tls:p50]}" \
+    "$(pct_change "${R[tls:p50]}")" "$TLS_P50_MAX" "$(tls_verdict "${R[tls:p50]}" "$TLS_P50_MAX" max)"
+  printf '| p99 µs | %s | %s | %s | %s | (none) | |\n' "$(val $p:p99)" "$(val $t:p99)" "${R[tls:p99]}" "$(pct_change "${R[tls:p99]}")"
+  printf '| bulk MB/s | %s | %s | %s | %s | >= %s | %s |\n' "$(val $p:mbps)" "$(val $t:mbps)" "${R[tls:mbps]}" \
+    "$(pct_change "${R[tls:mbps]}")" "$TLS_BULK_MIN" "$(tls_verdict "${R[tls:mbps]}" "$TLS_BULK_MIN" min)"
+  printf '| conn/s | %s | %s | %s | %s | (none) | |\n' "$(val $p:cps)" "$(val $t:cps)" "${R[tls:cps]}" "$(pct_change "${R[tls:cps]}")"
+  echo
+  echo "TLS / plain per round: p50 ${R[tls:p50_rounds]:--}; p99 ${R[tls:p99_rounds]:--}; bulk ${R[tls:mbps_rounds]:--}."
+  echo "Hub state losses logged by the sidecars (up -> suspect/down, disconnected; see notes): $p ${R[$p:hub_events]:--}, $t ${R[$t:hub_events]:--}."
 }
 
 # JSON arrays of numbers (jnum, jstr: lib.sh).
@@ -555,9 +660,20 @@ write_json() {
         "$(jnum "$(ratio "${R[$n:rss_idle]:-}" "${R[haproxy:rss_idle]:-}")")" "$(jnum "$(ratio "${R[$n:anon_idle]:-}" "${R[haproxy:anon_idle]:-}")")" \
         "$(jnum "$(ratio "${R[$n:rss_hold]:-}" "${R[haproxy:rss_hold]:-}")")" "$(jnum "$(ratio "${R[$n:anon_hold]:-}" "${R[haproxy:anon_hold]:-}")")"
     done
-    printf '\n  ],\n  "hub_vs_floor": {"p50_ratio": %s, "p99_ratio": %s, "p50_ratio_cross": %s, "p99_ratio_cross": %s, "p50_target": 1.5}\n}\n' \
+    printf '\n  ],\n  "hub_vs_floor": {"p50_ratio": %s, "p99_ratio": %s, "p50_ratio_cross": %s, "p99_ratio_cross": %s, "p50_target": 1.5},\n' \
       "$(jnum "$(ratio "${R[twinhub-hub:p50]:-}" "${R[cnats-floor:p50]:-}")")" "$(jnum "$(ratio "${R[twinhub-hub:p99]:-}" "${R[cnats-floor:p99]:-}")")" \
       "$(jnum "$(ratio "${R[twinhub-hub:p50]:-}" "${R[cnats-floor-cross:p50]:-}")")" "$(jnum "$(ratio "${R[twinhub-hub:p99]:-}" "${R[cnats-floor-cross:p99]:-}")")"
+    # TLS / plain (twinhub-hub-tls / twinhub-hub); met: null when either row is missing.
+    local m50=null mb=null
+    [[ ${R[tls:p50]:-} =~ ^[0-9.]+$ ]] && m50=$([[ $(tls_verdict "${R[tls:p50]}" "$TLS_P50_MAX" max) == met ]] && echo true || echo false)
+    [[ ${R[tls:mbps]:-} =~ ^[0-9.]+$ ]] && mb=$([[ $(tls_verdict "${R[tls:mbps]}" "$TLS_BULK_MIN" min) == met ]] && echo true || echo false)
+    printf '  "tls_vs_plain": {"plain": "twinhub-hub", "tls": "twinhub-hub-tls", "both_tls": %s, "p50_ratio": %s, "p99_ratio": %s, "mb_per_s_ratio": %s, "conn_per_s_ratio": %s,\n' \
+      "$([[ $HUB_TLS_MAIN == 1 ]] && echo true || echo false)" "$(jnum "${R[tls:p50]:-}")" "$(jnum "${R[tls:p99]:-}")" "$(jnum "${R[tls:mbps]:-}")" "$(jnum "${R[tls:cps]:-}")"
+    printf '    "p50_ratio_rounds": %s, "p99_ratio_rounds": %s, "mb_per_s_ratio_rounds": %s,\n' \
+      "$(jarr "${R[tls:p50_rounds]:-}")" "$(jarr "${R[tls:p99_rounds]:-}")" "$(jarr "${R[tls:mbps_rounds]:-}")"
+    printf '    "p50_ratio_max": %s, "mb_per_s_ratio_min": %s, "p50_met": %s, "mb_per_s_met": %s,\n' "$TLS_P50_MAX" "$TLS_BULK_MIN" "$m50" "$mb"
+    printf '    "hub_state_losses": {"twinhub-hub": %s, "twinhub-hub-tls": %s}}\n}\n' \
+      "$(jnum "${R[twinhub-hub:hub_events]:-}")" "$(jnum "${R[twinhub-hub-tls:hub_events]:-}")"
   } >"$f"
   log "wrote $f"
 }
@@ -586,41 +702,53 @@ main() {
     WM_OF[$n]=$wm
     add_path "$n" "twinhub-sidecar direct mode, proxy watermarks high/low $wm bytes" start_twinhub_wm
   done
-  add_path twinhub-hub "front sidecar -> NATS hub edge -> serving sidecar (mode hub, log level warn)" start_twinhub_hub
+  add_path twinhub-hub "front sidecar -> NATS hub edge -> serving sidecar (mode hub, log level warn)$([[ $HUB_TLS_MAIN == 1 ]] && echo ', hubs with TLS (HUB_TLS=1)')" start_twinhub_hub
+  add_path twinhub-hub-tls "as twinhub-hub, on a second hub pair with TLS, client certificates and users (deploy/nats/*-secure.conf)" start_twinhub_hub
   add_path haproxy "haproxy, mode tcp, nbthread 1, maxconn 4000" start_haproxy
   add_path nginx "nginx stream, 1 worker" start_nginx
   add_floor cnats-floor "bare cnats request/reply, requester and responder on the edge hub" same
   add_floor cnats-floor-cross "bare cnats request/reply, requester on edge, responder on central" cross
   [[ -n $(active_paths) ]] || { log "no path started"; exit 1; }
 
+  hub_events_mark rtt
   for ((r = 1; r <= RTT_ROUNDS; r++)); do
     log "rtt round $r/$RTT_ROUNDS"
     for n in $(active_paths); do measure_rtt "$n"; done
     for n in $(floor_rows); do measure_floor "$n"; done
   done
+  hub_events_mark bulk
   for ((r = 1; r <= BULK_ROUNDS; r++)); do
     log "bulk round $r/$BULK_ROUNDS"
     for n in $(active_paths); do measure_bulk "$n"; done
     for n in $(floor_rows); do measure_floor_bulk "$n"; done
   done
+  hub_events_mark connrate
   for ((r = 1; r <= CONN_ROUNDS; r++)); do
     log "connrate round $r/$CONN_ROUNDS"
     for n in $(active_paths); do measure_connrate "$n"; done
   done
+  hub_events_mark hold
   log "holding $HOLD_COUNT connections"
   for n in $(active_paths); do measure_hold "$n"; done
   for n in $(active_paths); do check_alive "$n" && measure_mem "$n" after; done
+  hub_events_mark end
   for n in $(active_paths); do
     if [[ -n ${R[$n:metrics]:-} ]] && command -v curl >/dev/null; then
       curl -fsS -m 3 "http://${R[$n:metrics]}/metrics" >"$TMP/$n/metrics.txt" 2>&1 ||
         note "$n: GET http://${R[$n:metrics]}/metrics failed: $(head -c 200 "$TMP/$n/metrics.txt")"
     fi
+    if [[ -n ${R[$n:metrics_serve]:-} ]] && command -v curl >/dev/null; then
+      curl -fsS -m 3 "http://${R[$n:metrics_serve]}/metrics" >"$TMP/$n/metrics-serve.txt" 2>&1 || true
+    fi
   done
+  hub_events_note
 
-  n=twinhub-hub
-  [[ -z ${R[$n:xrss_idle]:-} ]] ||
-    note "$n: the memory columns are the two sidecars (front + serving); the two nats-servers, not counted, had VmRSS $(mb "${R[$n:xrss_idle]}") MB idle$([[ -n ${R[$n:xrss_hold]:-} ]] && echo " and $(mb "${R[$n:xrss_hold]}") MB with $HOLD_COUNT sessions")"
+  for n in twinhub-hub twinhub-hub-tls; do
+    [[ -z ${R[$n:xrss_idle]:-} ]] ||
+      note "$n: the memory columns are the two sidecars (front + serving); the two nats-servers, not counted, had VmRSS $(mb "${R[$n:xrss_idle]}") MB idle$([[ -n ${R[$n:xrss_hold]:-} ]] && echo " and $(mb "${R[$n:xrss_hold]}") MB with $HOLD_COUNT sessions")"
+  done
   summarize
+  tls_ratios
   print_tables
   [[ -z $OUT ]] || write_json "$OUT"
   log "done in $((SECONDS - t0)) s"
