@@ -1,6 +1,5 @@
 #include "metrics_push/metrics_pusher.h"
 
-#include <curl/curl.h>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -8,6 +7,8 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+
+#include "metrics_push/curl_library.h"
 
 namespace twinhub {
 
@@ -35,8 +36,6 @@ size_t keepAnswer(char* data, size_t size, size_t count, void* user) {
   if (answer->size() < kMaxAnswerBytes) answer->append(data, std::min(bytes, kMaxAnswerBytes - answer->size()));
   return bytes;
 }
-
-std::once_flag curl_once;
 
 }  // namespace
 
@@ -72,8 +71,9 @@ std::string pushGroupingPath(const std::string& job, const std::vector<std::pair
 
 MetricsPusher::MetricsPusher(PushTarget target, std::shared_ptr<prometheus::Registry> registry, LogSink log)
     : target_(std::move(target)), registry_(std::move(registry)), log_(std::move(log)) {
-  // curl_global_init is not thread-safe: once, from the owner's thread, before any pushing thread.
-  std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  // Loaded here, on the owner's thread, so that a missing libcurl is said at start.
+  curl_ = curlLibrary(&curl_error_);
+  if (curl_ == nullptr) log_(Level::kWarn, "metrics push: " + curl_error_);
   group_url_ = target_.url + pushGroupingPath(target_.job, target_.grouping);
   failures_ = &prometheus::BuildCounter()
                    .Name("twinhub_metrics_push_failures_total")
@@ -121,7 +121,12 @@ void MetricsPusher::run() {
 }
 
 bool MetricsPusher::request(bool remove, std::string* why) {
-  CURL* curl = curl_easy_init();
+  if (curl_ == nullptr) {
+    *why = curl_error_;
+    return false;
+  }
+  const CurlLibrary& c = *curl_;
+  CURL* curl = c.easy_init();
   if (curl == nullptr) {
     *why = "curl_easy_init failed";
     return false;
@@ -130,35 +135,35 @@ bool MetricsPusher::request(bool remove, std::string* why) {
   if (!remove) body = prometheus::TextSerializer().Serialize(registry_->Collect());
   std::string answer;
   char error[CURL_ERROR_SIZE] = {0};
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: text/plain; version=0.0.4; charset=utf-8");
-  curl_easy_setopt(curl, CURLOPT_URL, group_url_.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for timeouts
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(target_.timeout_ms));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(target_.timeout_ms));
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keepAnswer);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_slist* headers = c.slist_append(nullptr, "Content-Type: text/plain; version=0.0.4; charset=utf-8");
+  c.easy_setopt(curl, CURLOPT_URL, group_url_.c_str());
+  c.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for timeouts
+  c.easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(target_.timeout_ms));
+  c.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(target_.timeout_ms));
+  c.easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  c.easy_setopt(curl, CURLOPT_WRITEFUNCTION, keepAnswer);
+  c.easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+  c.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   if (!target_.user.empty()) {
-    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(curl, CURLOPT_USERNAME, target_.user.c_str());
-    curl_easy_setopt(curl, CURLOPT_PASSWORD, target_.password.c_str());
+    c.easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    c.easy_setopt(curl, CURLOPT_USERNAME, target_.user.c_str());
+    c.easy_setopt(curl, CURLOPT_PASSWORD, target_.password.c_str());
   }
   if (remove) {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
+    c.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
   } else {
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    c.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    c.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
+    c.easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    c.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   }
-  CURLcode code = curl_easy_perform(curl);
+  CURLcode code = c.easy_perform(curl);
   long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  c.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  c.slist_free_all(headers);
+  c.easy_cleanup(curl);
   if (code != CURLE_OK) {
-    *why = group_url_ + ": " + (error[0] ? error : curl_easy_strerror(code));
+    *why = group_url_ + ": " + (error[0] ? error : c.easy_strerror(code));
     return false;
   }
   if (status < 200 || status > 299) {

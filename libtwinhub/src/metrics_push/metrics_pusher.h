@@ -12,8 +12,8 @@
 // timeout, so a gateway that accepts connections and never answers (frozen, or a black hole)
 // would hold the pushing thread forever, count nothing, and hang the final push at exit; it
 // also writes the gateway's answers to stdout and puts label values in the path unescaped.
-// This uses libcurl directly (the library Gateway uses) with a timeout, and prometheus-cpp's
-// TextSerializer for the body, as Gateway does.
+// This uses libcurl directly (the library Gateway uses; loaded at the first pusher, see
+// curl_library.h) with a timeout, and prometheus-cpp's TextSerializer for the body, as Gateway does.
 //
 // Threads: the constructor, start() and stop() on one owner thread; the pushing thread does the
 // rest. The log sink is called from the pushing thread.
@@ -36,6 +36,8 @@ class Counter;
 }  // namespace prometheus
 
 namespace twinhub {
+
+struct CurlLibrary;
 
 struct PushTarget {
   std::string url;  // http(s)://host:port, optionally with a path prefix; no trailing '/'
@@ -84,6 +86,8 @@ class MetricsPusher {
   std::shared_ptr<prometheus::Registry> registry_;
   LogSink log_;
   std::string group_url_;
+  const CurlLibrary* curl_ = nullptr;  // null when libcurl could not be loaded (curl_error_ says why)
+  std::string curl_error_;
   prometheus::Counter* failures_;
   std::thread thread_;
   std::mutex mutex_;

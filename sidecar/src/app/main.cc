@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "app/sidecar_app.h"
 #include "common/log.h"
@@ -10,6 +12,7 @@
 #include "common/rlimit.h"
 #include "config/config_loader.h"
 #include "hub/hub_client.h"
+#include "nats_security/default_trust.h"
 
 namespace {
 
@@ -101,6 +104,13 @@ int main(int argc, char** argv) {
   if (!twinhub::initLogging(config.log_level, "twinhub-sidecar")) {
     std::cerr << "unknown log level '" << config.log_level << "'\n";
     return kExitConfigInvalid;
+  }
+
+  // Before any thread: it may set SSL_CERT_FILE and SSL_CERT_DIR (nats_security/default_trust.h).
+  std::vector<twinhub::nats_security::HubSecurity> hub_security;
+  for (const twinhub::HubConfig& hub : config.hubs) hub_security.push_back(hub.security);
+  if (std::string ca = twinhub::nats_security::trustOnlyNamedCas(hub_security); !ca.empty()) {
+    spdlog::debug("hub TLS: OpenSSL's default trust narrowed to the named CA {}", ca);
   }
 
   std::signal(SIGPIPE, SIG_IGN);  // a peer that went away is an error code, not a signal
