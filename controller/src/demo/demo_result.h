@@ -70,6 +70,8 @@ struct DemoResult {
   LedgerTotals ledgers;
   std::vector<std::pair<std::string, size_t>> sidecar_rss;  // id, bytes
   size_t rss_total = 0;
+  size_t fleet_pss = 0;
+  std::vector<std::string> targets_missed;  // figures over their targets: said, but not a failure  // the pc2 sidecars' PSS: shared library pages counted once (reported, not judged)
   std::optional<double> sync_p50_ms, sync_p99_ms;  // the whole run, faults included
   uint64_t sync_beats = 0;
   std::optional<double> steady_sync_p50_ms, steady_sync_p99_ms;  // up to the first hub/agent/link fault

@@ -341,6 +341,7 @@ int finish(DemoWorld& w, bool interrupted) {
       const size_t rss = p.sidecar->rssBytes();
       r.sidecar_rss.push_back({p.sidecar_id, rss});
       r.rss_total += rss;
+      if (p.sidecar_id.rfind("pc2.", 0) == 0) r.fleet_pss += p.sidecar->pssBytes();
     }
   }
   if (w.aggregator && w.aggregator->running()) {
@@ -376,8 +377,10 @@ int finish(DemoWorld& w, bool interrupted) {
   }
   size_t fleet_rss = 0;  // the fleet's pc2 sidecars, without the replica's
   for (const auto& [id, rss] : r.sidecar_rss) fleet_rss += id.rfind("pc2.", 0) == 0 ? rss : 0;
+  // A target of issue 10, reported as met or not; the exit status is about requests and faults.
   if (!w.options.short_run && fleet_rss > 400u * 1000 * 1000) {
-    r.problems.push_back(fmt::format("the fleet's sidecars together {:.0f} MB RSS (target 400 MB)", fleet_rss / 1e6));
+    r.targets_missed.push_back(fmt::format("the fleet's sidecars together {:.0f} MB RSS (target 400 MB; PSS {:.0f} MB)",
+                                           fleet_rss / 1e6, r.fleet_pss / 1e6));
   }
   FILE* out = w.quiet_progress ? stderr : stdout;
   std::fputs(summaryTable(r).c_str(), out);

@@ -131,6 +131,7 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;max-width:380px} td
   h += r.problems.empty() ? "<span class=pass>PASS</span>" : "<span class=fail>FAIL</span>";
   h += "</p>";
   for (const std::string& p : r.problems) h += "<p class=fail>" + esc(p) + "</p>";
+  for (const std::string& t : r.targets_missed) h += "<p class=fail>target not met: " + esc(t) + "</p>";
   h += "<h2>Requests over time</h2><p>Red spans: faults (injected to healed). Dashed lines: batch flips (blue), "
        "confirmations (green), the rollback (orange). Red dots: requests that got no reply.</p>";
   h += chart(r);

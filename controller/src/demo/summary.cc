@@ -110,12 +110,14 @@ std::string summaryTable(const DemoResult& r) {
     max_rss = std::max(max_rss, rss);
     if (id.rfind("pc2.", 0) == 0) fleet_rss += rss, ++fleet_n;
   }
-  s += fmt::format("sidecar RSS: the fleet's {} pc2 sidecars together {:.1f} MB (target for 26: < 400 MB)\n", fleet_n,
-                   fleet_rss / 1e6);
+  s += fmt::format("sidecar RSS: the fleet's {} pc2 sidecars together {:.1f} MB (target for 26: < 400 MB); PSS {:.1f} MB "
+                   "(shared library pages counted once)\n",
+                   fleet_n, fleet_rss / 1e6, r.fleet_pss / 1e6);
   s += fmt::format("sidecar RSS: {} sidecars, together {:.1f} MB, each {:.1f} MB on average, largest {:.1f} MB\n",
                    r.sidecar_rss.size(), r.rss_total / 1e6, r.sidecar_rss.empty() ? 0.0 : r.rss_total / 1e6 / r.sidecar_rss.size(),
                    max_rss / 1e6);
   s += fmt::format("whole demo: {:.1f} s\n", r.total_s);
+  for (const std::string& t : r.targets_missed) s += "TARGET NOT MET: " + t + "\n";
   for (const std::string& p : r.problems) s += "PROBLEM: " + p + "\n";
   s += r.problems.empty() ? "RESULT: pass\n" : "RESULT: FAIL\n";
   return s;
@@ -160,7 +162,9 @@ std::string summaryJson(const DemoResult& r) {
   j["sidecar_rss_bytes"] = nlohmann::json::object();
   for (const auto& [id, rss] : r.sidecar_rss) j["sidecar_rss_bytes"][id] = rss;
   j["sidecar_rss_total_bytes"] = r.rss_total;
+  j["fleet_sidecar_pss_bytes"] = r.fleet_pss;
   j["problems"] = r.problems;
+  j["targets_not_met"] = r.targets_missed;
   j["pass"] = r.problems.empty();
   return j.dump();
 }

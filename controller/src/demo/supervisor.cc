@@ -55,6 +55,14 @@ size_t Child::rssBytes() const {
   return 0;
 }
 
+size_t Child::pssBytes() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/smaps_rollup");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("Pss:", 0) == 0) return std::strtoull(line.c_str() + 4, nullptr, 10) * 1024;
+  }
+  return 0;
+}
+
 Child* Supervisor::start(const std::string& name, const std::string& program, const std::vector<std::string>& args,
                          std::string* error) {
   std::filesystem::create_directories(run_dir_ + "/logs");

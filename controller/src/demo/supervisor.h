@@ -34,6 +34,9 @@ class Child {
   std::string output() const;
   // VmRSS in bytes (0 once it has exited).
   size_t rssBytes() const;
+  // Proportional set size (/proc/PID/smaps_rollup): each shared page divided among the processes
+  // that map it, so a sum over processes counts shared library code once. 0 when unreadable.
+  size_t pssBytes() const;
 
  private:
   std::string name_;
