@@ -4,7 +4,10 @@
 # images the compose layout uses (hub: nats-server; prometheus: Prometheus and Pushgateway),
 # all from Debian packages. Prints each image's size. Idempotent: a second run reuses every layer.
 #
-# usage: deploy/docker/build-image.sh
+# usage: deploy/docker/build-image.sh [--prepare]
+#   --prepare  only what needs no twinhub binary (the base, the runtime-base stage, the hub and
+#              Prometheus images: mostly downloads), e.g. while the project compiles; a later run
+#              with TWINHUB_PREBUILT then only adds the binaries (.ci/run does this)
 #
 # Environment: IMAGE (default twinhub:local), HUB_IMAGE (twinhub-hub:local), PROM_IMAGE
 # (twinhub-prometheus:local), ONLY=project to skip the hub and prometheus images, JOBS (compile
@@ -19,7 +22,7 @@ root="$(cd "$here/../.." && pwd)"
 log_tag=build-image
 # shellcheck source=lib.sh
 source "$here/lib.sh"
-[[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0; }
+[[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0; }
 
 image=${IMAGE:-twinhub:local}
 hub_image=${HUB_IMAGE:-twinhub-hub:local}
@@ -49,7 +52,9 @@ prebuilt_context() {
   ((n)) || ddie "$dir has no twinhub-* binaries"
   dlog "packaging $n host binaries from $dir: $(cd "$prebuilt_dir/bin" && echo *)"
 }
-[[ -z ${TWINHUB_PREBUILT:-} ]] || prebuilt_context "$TWINHUB_PREBUILT"
+prepare=0
+[[ ${1:-} == --prepare ]] && prepare=1
+((prepare)) || [[ -z ${TWINHUB_PREBUILT:-} ]] || prebuilt_context "$TWINHUB_PREBUILT"
 ensure_dockerd
 t0=$SECONDS
 ensure_base_image
@@ -62,10 +67,13 @@ build() {
     { dlog "build of $tag failed; again with output:"; nice -n 10 "$docker_bin" build -f "$file" --build-arg BASE="$base_image" "$@" -t "$tag" "$context" >&2; exit 1; }
   dlog "$tag built in $((SECONDS - t)) s"
 }
-if [[ -n $prebuilt_dir ]]; then
-  # Tagged so that the prune below keeps the runtime packages' layer.
-  build "${image%%:*}-runtime-base:${image##*:}" "$root/Dockerfile" "$root" --target runtime-base
-  build "$image" "$here/Dockerfile.prebuilt" "$prebuilt_dir" --build-arg RUNTIME_BASE="${image%%:*}-runtime-base:${image##*:}"
+# Tagged so that the prune below keeps the runtime packages' layer.
+runtime_base="${image%%:*}-runtime-base:${image##*:}"
+if ((prepare)); then
+  build "$runtime_base" "$root/Dockerfile" "$root" --target runtime-base
+elif [[ -n $prebuilt_dir ]]; then
+  build "$runtime_base" "$root/Dockerfile" "$root" --target runtime-base
+  build "$image" "$here/Dockerfile.prebuilt" "$prebuilt_dir" --build-arg RUNTIME_BASE="$runtime_base"
 else
   # The build stage is tagged too: the legacy builder's cache is its intermediate images, and
   # untagged ones are pruned below, which would throw the -dev packages' layer away each time.
@@ -84,4 +92,4 @@ for t in "$image" "$hub_image" "$prom_image"; do
   bytes=$(dk image inspect -f '{{.Size}}' "$t")
   echo "image $t $((bytes / 1000000)) MB ($bytes bytes)"
 done
-dk run --rm "$image" twinhub-sidecar --version
+((prepare)) || dk run --rm "$image" twinhub-sidecar --version
