@@ -9,13 +9,21 @@
 # (lib.sh). Needs build/bin (scripts/build.sh or scripts/test.sh first), or TWINHUB_BIN=DIR with
 # twinhub-sidecar, twinhubctl and twinhub-agent-sim (e.g. copied out of the image).
 #
-# usage: scripts/test-deploy.sh [--fast]
-#   --fast  only the checks without containers (what .ci/run runs: see docs/deploy.md, "CI")
+# usage: scripts/test-deploy.sh [--fast | --prebuilt]
+#   --fast      only the checks without containers
+#   --prebuilt  the twinhub image from the binaries in build/bin (or TWINHUB_BIN) instead of the
+#               Dockerfile's compile (build-image.sh's TWINHUB_PREBUILT); what .ci/run runs, see
+#               docs/deploy.md, "CI"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-fast=0
-[[ ${1:-} == --fast ]] && fast=1
+fast=0 prebuilt=0
+case ${1:-} in
+  --fast) fast=1 ;;
+  --prebuilt) prebuilt=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--fast | --prebuilt]" >&2; exit 2 ;;
+esac
 log_tag=test-deploy
 # shellcheck source=../deploy/docker/lib.sh
 source deploy/docker/lib.sh
@@ -40,7 +48,11 @@ if ((fast)); then
 else
   ./scripts/install-deps.sh --deploy
   ensure_dockerd  # exported DOCKER_HOST: the scripts below use this engine and leave it running
-  step "image build" deploy/docker/build-image.sh
+  if ((prebuilt)); then
+    step "image build (host binaries)" env TWINHUB_PREBUILT="$bin" deploy/docker/build-image.sh
+  else
+    step "image build" deploy/docker/build-image.sh
+  fi
 fi
 
 container_run() {
