@@ -16,6 +16,8 @@ ARG BASE=debian:12-slim
 
 FROM ${BASE} AS runtime-base
 # tini as PID 1: forwards SIGTERM to whichever binary runs (the sidecar drains) and reaps.
+# libcurl4 is dlopen()ed by the Pushgateway pusher (metrics_push/curl_library.h), so the ldd check
+# below does not see it: keep it here.
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libuv1 libnats3.4 libzmq5 libyaml-cpp0.7 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
