@@ -14,7 +14,8 @@ namespace twinhub::ctl {
 struct HubLink::Context {
   size_t index;
   Inbox* inbox;
-  HubLink* link;
+  HubLink* link;  // under mutex; null once the link is being destroyed
+  std::mutex mutex;
 };
 
 namespace {
@@ -26,6 +27,11 @@ std::vector<std::unique_ptr<HubLink::Context>> g_retired;
 
 void onMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   auto* ctx = static_cast<HubLink::Context*>(closure);
+  std::lock_guard<std::mutex> lock(ctx->mutex);
+  if (ctx->link == nullptr) {  // the link, and maybe its inbox, are gone
+    natsMsg_Destroy(msg);
+    return;
+  }
   Received r;
   r.received_at_ms = health::wallClockMs();
   r.hub = ctx->index;
@@ -42,8 +48,11 @@ void onMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) 
 void onConnected(natsConnection*, void*) {}
 
 // cnats's callback thread: a closed socket (a killed hub) is known here first.
+// Also called by natsConnection_Close in ~HubLink, or after it: the link is then gone.
 void onDisconnected(natsConnection*, void* closure) {
-  static_cast<HubLink::Context*>(closure)->link->markDown("disconnected");
+  auto* ctx = static_cast<HubLink::Context*>(closure);
+  std::lock_guard<std::mutex> lock(ctx->mutex);
+  if (ctx->link != nullptr) ctx->link->markDown("disconnected");
 }
 
 }  // namespace
@@ -84,7 +93,7 @@ std::string parseHubAddress(const std::string& text, HubAddress* out) {
 }
 
 HubLink::HubLink(size_t index, HubAddress address, Inbox& inbox, HubLinkOptions options)
-    : index_(index), address_(std::move(address)), options_(options), context_(new Context{index, &inbox, this}) {}
+    : index_(index), address_(std::move(address)), options_(options), context_(new Context{index, &inbox, this, {}}) {}
 
 HubLink::~HubLink() {
   {
@@ -93,6 +102,11 @@ HubLink::~HubLink() {
   }
   stop_cv_.notify_all();
   if (prober_.joinable()) prober_.join();
+  {
+    // cnats's threads may call back (a disconnect on Close, a message) after this object is gone.
+    std::lock_guard<std::mutex> lock(context_->mutex);
+    context_->link = nullptr;
+  }
   for (natsSubscription* sub : subscriptions_) {
     natsSubscription_Unsubscribe(sub);
     natsSubscription_Destroy(sub);
