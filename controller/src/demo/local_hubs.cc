@@ -6,16 +6,17 @@
 #include <fstream>
 
 #include "demo/agent_control.h"
+#include "nats_security/hub_security.h"
 
 namespace twinhub::ctl::demo {
 
 namespace {
 
-std::string firstLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
+// `who`'s password from gen-certs.sh's directory `d`, through the one reader of secret files;
+// "" when it cannot be read (the hub then refuses that user, and the demo says so).
+std::string password(const std::string& d, const std::string& who) {
+  std::string why;
+  return nats_security::readSecretFile(d + "/" + who + ".password", &why);
 }
 
 // A nats-server `tls {}` block with `hub`'s certificate from gen-certs.sh's directory `d`.
@@ -32,7 +33,7 @@ std::string hubConfig(const std::string& name, int port, int monitor, const std:
   if (!d.empty()) {
     security = tlsBlock(d, name, true) + "\nauthorization {\n  users: [\n";
     for (const char* role : {"sidecar", "controller", "aggregator"}) {
-      security += fmt::format("    {{user: {}, password: \"{}\"}}\n", role, firstLine(d + "/" + role + ".password"));
+      security += fmt::format("    {{user: {}, password: \"{}\"}}\n", role, password(d, role));
     }
     security += "  ]\n  timeout: 2\n}";
   }
@@ -99,9 +100,10 @@ std::string LocalHubs::start() {
     if (tcpConnects(port)) return fmt::format("127.0.0.1:{} is in use (another demo running?); stop it or pass --hub-port-base", port);
   }
   const std::string& d = certs_dir_;
+  const std::string leaf_password = d.empty() ? "" : password(d, "leaf");
   const std::string leaf_auth =
       d.empty() ? "" : fmt::format("\n  {}\n  authorization {{\n    user: leaf\n    password: \"{}\"\n    timeout: 2\n  }}",
-                                   tlsBlock(d, "central", true), firstLine(d + "/leaf.password"));
+                                   tlsBlock(d, "central", true), leaf_password);
   writePrivate(dir_ + "/central.conf", hubConfig("central", ports_.central, ports_.central_monitor, dir_ + "/central", d,
                                                  fmt::format("leafnodes {{\n  listen: 127.0.0.1:{}{}\n}}", ports_.leaf, leaf_auth)));
   if (std::string e = startHub("central", ports_.central, ports_.central_monitor, &central_); !e.empty()) return e;
@@ -109,7 +111,7 @@ std::string LocalHubs::start() {
   if (relay_->port() == 0) return "link relay: cannot listen on 127.0.0.1";
   const std::string remote =
       d.empty() ? fmt::format("{{ urls: [\"nats-leaf://127.0.0.1:{}\"] }}", relay_->port())
-                : fmt::format("{{\n    urls: [\"nats-leaf://leaf:{}@127.0.0.1:{}\"]\n    {}\n  }}", firstLine(d + "/leaf.password"),
+                : fmt::format("{{\n    urls: [\"nats-leaf://leaf:{}@127.0.0.1:{}\"]\n    {}\n  }}", leaf_password,
                               relay_->port(), tlsBlock(d, "edge", false));
   writePrivate(dir_ + "/edge.conf", hubConfig("edge", ports_.edge, ports_.edge_monitor, dir_ + "/edge", d,
                                               fmt::format("leafnodes {{\n  reconnect: 1\n  remotes: [ {} ]\n}}", remote)));

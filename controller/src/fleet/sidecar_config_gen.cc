@@ -37,9 +37,10 @@ std::string hubSecurity(const Fleet& fleet, const std::string& sidecar_id) {
 
 void writeHubs(std::ostringstream& out, const Fleet& fleet, const Machine& machine, const std::string& sidecar_id) {
   out << "hubs:                     # in order of preference: the first is the primary\n";
+  const std::string security = hubSecurity(fleet, sidecar_id);  // the same files for every hub
   for (const Hub* hub : fleet.hubsFor(machine)) {
     // The sidecar takes one url per hub; a clustered hub's other urls stay in the fleet file.
-    out << "  - {name: " << hub->name << ", url: " << quoted(hub->urls.front()) << hubSecurity(fleet, sidecar_id) << "}\n";
+    out << "  - {name: " << hub->name << ", url: " << quoted(hub->urls.front()) << security << "}\n";
   }
 }
 
