@@ -15,9 +15,27 @@
 //       the subscription; runs until stdin closes, SIGTERM or SIGINT.
 //   cnats_floor request --url URL [--count ...] [--warmup ...] [--size ...] [--subject ...]
 //       The requester alone (for a responder started elsewhere).
+//   cnats_floor stream  --url URL [--mb 256] [--size 16384]
+//       The one-way bulk floor: one connection publishes MiB in SIZE-byte messages, a second one on
+//       the same URL receives them (each byte crosses the hub once).
+//       -> stream bytes=N seconds= mb_per_s=
+//   cnats_floor echo-bulk --requester-url URL --responder-url URL [--mb 256] [--size 16384]
+//                         [--window 524288] [--subject floor.echo]
+//       The echo bulk floor, the bare-cnats counterpart of a hub-mode bulk echo (each byte crosses
+//       the hub twice): starts a responder process (mode respond, subject SUBJECT.bulk) on
+//       --responder-url that re-publishes every message to its reply subject; this process
+//       publishes MiB in SIZE-byte messages (each with the reply subject) through --requester-url
+//       while at most WINDOW bytes are in flight (published, not yet echoed back: a steady stream,
+//       not an unbounded flood), and receives the echoes on one subscription of its own connection.
+//       Every echoed message is checked byte for byte and in order (each message carries its
+//       sequence number and a pattern that depends on it). Timed from the first publish to the
+//       last echoed byte; MB = 10^6 bytes of echoed payload.
+//       -> echo-bulk bytes=N messages=M size=S window=W seconds= mb_per_s=
 //
-// Both sides use natsOptions_SetSendAsap(true), as the sidecar's hub connections do: a publish goes
-// out at once instead of waiting for cnats's flusher thread. Requests use natsConnection_Request
+// Threads: cnats's defaults (a reader thread per connection, a delivery thread per async
+// subscription), as a user of cnats would write it. One option differs from cnats's defaults: both
+// sides use natsOptions_SetSendAsap(true), as the sidecar's hub connections do: a publish goes
+// out at once instead of waiting for cnats's flusher thread (--send-asap 0 gives cnats's default). Requests use natsConnection_Request
 // (one shared reply subscription). Warm-up requests that find no responder yet (interest still
 // crossing the leaf link) are retried for up to 5 s. Common: --max-seconds S (default 300),
 // --send-asap 0 (both sides leave publishes to cnats's flusher thread, cnats's default: for
@@ -34,9 +52,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,6 +79,8 @@ struct Args {
   long size = 64;
   double max_seconds = 300;
   bool send_asap = true;
+  long mb = 256;
+  long window = 512 * 1024;
 };
 
 bool g_send_asap = true;
@@ -175,8 +198,11 @@ int run_request(const Args& a, const std::string& url) {
 }
 
 // ---------------------------------------------------------------------------------------- pair
-int run_pair(const Args& a) {
-  if (a.requester_url.empty() || a.responder_url.empty()) fail("pair: --requester-url and --responder-url are required");
+// A responder child (this binary, mode respond on URL and SUBJECT); returns once it printed
+// "ready". Its stdin is a pipe held by this process: stop_responder closes it and reaps the child.
+int g_to_child = -1;
+
+void start_responder(const Args& a, const std::string& url, const std::string& subject) {
   int to_child[2], from_child[2];
   if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) fail("pipe failed");
   posix_spawn_file_actions_t fa;
@@ -187,7 +213,7 @@ int run_pair(const Args& a) {
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) fail("readlink /proc/self/exe failed");
   self[n] = 0;
-  std::vector<std::string> args = {self, "respond", "--url", a.responder_url, "--subject", a.subject,
+  std::vector<std::string> args = {self, "respond", "--url", url, "--subject", subject,
                                    "--max-seconds", std::to_string(static_cast<long>(a.max_seconds) + 5),
                                    "--send-asap", a.send_asap ? "1" : "0"};
   std::vector<char*> argv;
@@ -197,6 +223,7 @@ int run_pair(const Args& a) {
   posix_spawn_file_actions_destroy(&fa);
   close(to_child[0]);
   close(from_child[1]);
+  g_to_child = to_child[1];
   // Wait for "ready".
   std::string got;
   auto deadline = Clock::now() + std::chrono::seconds(10);
@@ -209,10 +236,14 @@ int run_pair(const Args& a) {
     if (r <= 0) fail("the responder exited before it was ready");
     got.append(b, static_cast<size_t>(r));
   }
-  int rc = run_request(a, a.requester_url);
-  close(to_child[1]);  // the responder exits when its stdin closes
+  close(from_child[0]);
+}
+
+void stop_responder() {
+  if (g_to_child >= 0) close(g_to_child);  // the responder exits when its stdin closes
+  g_to_child = -1;
   int status = 0;
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < 50 && g_child > 0; ++i) {
     if (waitpid(g_child, &status, WNOHANG) == g_child) {
       g_child = -1;
       break;
@@ -224,6 +255,13 @@ int run_pair(const Args& a) {
     waitpid(g_child, &status, 0);
     g_child = -1;
   }
+}
+
+int run_pair(const Args& a) {
+  if (a.requester_url.empty() || a.responder_url.empty()) fail("pair: --requester-url and --responder-url are required");
+  start_responder(a, a.responder_url, a.subject);
+  int rc = run_request(a, a.requester_url);
+  stop_responder();
   return rc;
 }
 
@@ -266,6 +304,138 @@ int run_stream(const Args& a, long mb) {
   return 0;
 }
 
+// ----------------------------------------------------------------------------------- echo-bulk
+// The echo bulk floor (see the header). The payload is one stream, as bench_client bulk sends it: a
+// pseudo-random pattern with a prime period, the byte at stream offset o is pattern[o % kPeriod];
+// message i is the `size` bytes at offset i * size (the last one may be shorter), so a message out
+// of order, lost or duplicated no longer matches (two messages look alike only kPeriod apart).
+constexpr size_t kPeriod = 65521;
+
+struct EchoState {
+  std::mutex mu;
+  std::condition_variable cv;
+  long received_bytes = 0;  // echoed bytes received and checked, in order
+  long total = 0;           // bytes to echo in all
+  std::string error;        // the first problem, if any
+  std::vector<char> pattern;
+};
+EchoState g_echo;
+
+void on_echo(natsConnection*, natsSubscription*, natsMsg* msg, void*) {
+  const char* data = natsMsg_GetData(msg);
+  const long len = natsMsg_GetDataLength(msg);
+  {
+    std::lock_guard<std::mutex> lock(g_echo.mu);
+    if (g_echo.error.empty()) {
+      const long off = g_echo.received_bytes;
+      if (off + len > g_echo.total) {
+        g_echo.error = "an echo of " + std::to_string(len) + " bytes beyond the end (" + std::to_string(off) + " of " +
+                       std::to_string(g_echo.total) + " bytes echoed before it)";
+      } else if (std::memcmp(data, g_echo.pattern.data() + off % kPeriod, static_cast<size_t>(len)) != 0) {
+        g_echo.error = "the echo at offset " + std::to_string(off) + " (" + std::to_string(len) +
+                       " bytes) differs from what was sent there (lost, reordered or changed)";
+      } else {
+        g_echo.received_bytes = off + len;
+      }
+    }
+  }
+  natsMsg_Destroy(msg);
+  g_echo.cv.notify_one();
+}
+
+int run_echo_bulk(const Args& a) {
+  if (a.requester_url.empty() || a.responder_url.empty()) fail("echo-bulk: --requester-url and --responder-url are required");
+  const long size = std::max(1L, a.size);
+  const long window = std::max(size, a.window);
+  const long total = std::max(1L, a.mb) * 1024 * 1024;
+  const long messages = (total + size - 1) / size;
+  g_echo.total = total;
+  g_echo.pattern.resize(kPeriod + static_cast<size_t>(size));
+  uint32_t x = 2463534242u;
+  for (size_t i = 0; i < kPeriod; ++i) {
+    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+    g_echo.pattern[i] = static_cast<char>(x >> 24);
+  }
+  for (size_t i = kPeriod; i < g_echo.pattern.size(); ++i) g_echo.pattern[i] = g_echo.pattern[i % kPeriod];
+  const std::string subject = a.subject + ".bulk";
+  const std::string reply = a.subject + ".bulk.echo." + std::to_string(getpid());
+  start_responder(a, a.responder_url, subject);
+  natsConnection* nc = connect_to(a.requester_url);
+  natsSubscription* sub = nullptr;
+  if (natsConnection_Subscribe(&sub, nc, reply.c_str(), on_echo, nullptr) != NATS_OK) fail("echo-bulk: subscribe");
+  natsSubscription_SetPendingLimits(sub, -1, -1);
+  if (natsConnection_FlushTimeout(nc, 2000) != NATS_OK) fail("echo-bulk: flush");
+  // The responder's interest may still be on its way (another hub): one small request first,
+  // retried for up to 5 s.
+  {
+    const auto give_up = Clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      natsMsg* r = nullptr;
+      natsStatus s = natsConnection_Request(&r, nc, subject.c_str(), "probe", 5, 2000);
+      if (s == NATS_OK) {
+        natsMsg_Destroy(r);
+        break;
+      }
+      if (Clock::now() >= give_up || (s != NATS_NO_RESPONDERS && s != NATS_TIMEOUT))
+        fail(std::string("echo-bulk: probe request: ") + natsStatus_GetText(s));
+      usleep(20000);
+    }
+  }
+  const auto start = Clock::now();
+  long sent = 0;
+  for (long i = 0; i < messages; ++i) {
+    const long len = std::min(size, total - sent);
+    {
+      // Wait until this message fits in the window; give up after 10 s without progress.
+      std::unique_lock<std::mutex> lock(g_echo.mu);
+      long seen = g_echo.received_bytes;
+      while (g_echo.error.empty() && sent - g_echo.received_bytes + len > window) {
+        if (!g_echo.cv.wait_for(lock, std::chrono::seconds(10), [&] {
+              return !g_echo.error.empty() || sent - g_echo.received_bytes + len <= window ||
+                     g_echo.received_bytes != seen;
+            })) {
+          fail("echo-bulk: no echo for 10 s (sent " + std::to_string(sent) + " bytes, " +
+               std::to_string(g_echo.received_bytes) + " echoed)");
+        }
+        seen = g_echo.received_bytes;
+      }
+      if (!g_echo.error.empty()) fail("echo-bulk: " + g_echo.error);
+    }
+    natsStatus s = natsConnection_PublishRequest(nc, subject.c_str(), reply.c_str(),
+                                                 g_echo.pattern.data() + sent % kPeriod, static_cast<int>(len));
+    if (s != NATS_OK) fail(std::string("echo-bulk: publish: ") + natsStatus_GetText(s));
+    sent += len;
+  }
+  natsConnection_Flush(nc);
+  {
+    std::unique_lock<std::mutex> lock(g_echo.mu);
+    while (g_echo.error.empty() && g_echo.received_bytes < total) {
+      long seen = g_echo.received_bytes;
+      if (!g_echo.cv.wait_for(lock, std::chrono::seconds(10),
+                              [&] { return !g_echo.error.empty() || g_echo.received_bytes != seen; }))
+        fail("echo-bulk: no echo for 10 s at the end (" + std::to_string(g_echo.received_bytes) + " of " +
+             std::to_string(total) + " bytes echoed)");
+    }
+    if (!g_echo.error.empty()) fail("echo-bulk: " + g_echo.error);
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  // A stray echo after the last one would be a duplicate: give it a moment to show up.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    std::lock_guard<std::mutex> lock(g_echo.mu);
+    if (!g_echo.error.empty()) fail("echo-bulk: " + g_echo.error);
+  }
+  std::printf("echo-bulk bytes=%ld messages=%ld size=%ld window=%ld seconds=%.3f mb_per_s=%.1f\n", total, messages,
+              size, window, seconds, total / seconds / 1e6);
+  std::fflush(stdout);
+  natsSubscription_Unsubscribe(sub);
+  natsSubscription_Destroy(sub);
+  natsConnection_Close(nc);
+  natsConnection_Destroy(nc);
+  stop_responder();
+  return 0;
+}
+
 void usage() {
   std::printf(
       "usage: cnats_floor MODE [options]\n"
@@ -273,6 +443,9 @@ void usage() {
       "  respond --url URL [--subject S]\n"
       "  request --url URL [--count N] [--warmup N] [--size B] [--subject S]\n"
       "  stream  --url URL [--mb MiB] [--size B]   one-way bulk pub/sub floor (--size default 16384)\n"
+      "  echo-bulk --requester-url URL --responder-url URL [--mb MiB] [--size B] [--window BYTES]\n"
+      "          bulk echo floor: SIZE-byte messages (default 16384) echoed by a responder process,\n"
+      "          at most WINDOW bytes in flight (default 524288), every byte checked in order\n"
       "  common: --max-seconds S (default 300), --send-asap 0|1 (default 1)\n");
 }
 
@@ -286,8 +459,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   Args a;
   a.mode = argv[1];
-  long mb = 256;
-  if (a.mode == "stream") a.size = 16384;
+  if (a.mode == "stream" || a.mode == "echo-bulk") a.size = 16384;
   for (int i = 2; i < argc; ++i) {
     std::string k = argv[i];
     auto val = [&]() -> std::string {
@@ -303,7 +475,8 @@ int main(int argc, char** argv) {
     else if (k == "--size") a.size = std::stol(val());
     else if (k == "--max-seconds") a.max_seconds = std::stod(val());
     else if (k == "--send-asap") a.send_asap = val() != "0";
-    else if (k == "--mb") mb = std::stol(val());
+    else if (k == "--mb") a.mb = std::stol(val());
+    else if (k == "--window") a.window = std::stol(val());
     else fail("unknown argument " + k + " (try --help)");
   }
   struct sigaction sa{};
@@ -316,7 +489,8 @@ int main(int argc, char** argv) {
   if (a.mode == "pair") rc = run_pair(a);
   else if (a.mode == "respond") rc = run_respond(a);
   else if (a.mode == "request") rc = run_request(a, a.url);
-  else if (a.mode == "stream") rc = run_stream(a, mb);
+  else if (a.mode == "stream") rc = run_stream(a, a.mb);
+  else if (a.mode == "echo-bulk") rc = run_echo_bulk(a);
   else usage();
   nats_CloseAndWait(2000);
   return rc;

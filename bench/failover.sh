@@ -31,8 +31,18 @@
 #      stall = the client's longest gap between replies (the fault falls inside it unless noted).
 #   5. restore: start edge again (kill) or SIGCONT it (freeze).
 #   A run is bad if the client saw any lost, duplicated or corrupt byte or a closed connection.
+#   Loop turn: both sidecars' gauge twinhub_loop_turn_longest_seconds (the longest single turn of
+#   the sidecar's event loop, its busy time, since the sidecar started; largest over label sets, if
+#   any) is read just before the client starts and again with the after-run metrics (before the
+#   restore); each run reports the after value of the front and of the serving sidecar, in ms,
+#   marked "*" when it grew during the run. As a maximum since start, a value set at start-up or
+#   between runs (restore, fail-back) carries into later runs: the value before the first run and
+#   any growth between runs are given in notes; after the last run (restored, settled) both are read
+#   once more, and "longest loop turn in any trial" is the largest of all after values and that
+#   last reading. A sidecar without the gauge reads "n/a" (not a failure).
 #
-# Targets: detection p99 < 500 ms for kill and for freeze; stall p99 < 1 s; no bad run.
+# Targets: detection p99 < 500 ms for kill and for freeze; stall p99 < 1 s; no bad run; the loop's
+# longest turn < 50 ms in every run (issue 13).
 #
 # Environment: BUILD_DIR (default <repo>/build), SKIP_BUILD=1, QUICK=1, RUNS (per fault; default 20,
 #   QUICK 3), FAULTS ("kill freeze"), CLIENT_SECONDS, FAULT_AT, SETTLE_TIMEOUT (30), LOG_LEVEL (the
@@ -151,8 +161,16 @@ delta() {  # delta SIDE NAME: after - before, summed over labels
 }
 
 # ----------------------------------------------------------------------------------------- a run
-RUN_ROWS=()   # "fault run settle_s det_front det_serve det_metric stall stall_at_fault rtts p99 ok resent dropped recovery problem"
+RUN_ROWS=()   # "fault run settle_s det_front det_serve det_metric stall stall_at_fault rtts p99 ok resent dropped recovery problem lt_front_before lt_front lt_serve_before lt_serve"
 BAD=0 SETUP_FAILED=0
+LOOP_TURN=twinhub_loop_turn_longest_seconds LOOP_TURN_MAX_MS=50
+LT_PREV_FRONT="" LT_PREV_SERVE="" LT_FIRST=""
+# loop_turn_ms FILE: the sidecar's longest loop turn in ms from a /metrics snapshot, "n/a" without the gauge.
+loop_turn_ms() {
+  local v; v=$(metric_max "$1" "$LOOP_TURN")
+  [[ -n $v ]] && awk -v s="$v" 'BEGIN { printf "%.1f", s * 1000 }' || echo n/a
+}
+lt_ms() { [[ $1 == n/a ]] && echo n/a || echo "$1 ms"; }  # lt_ms VALUE: "VALUE ms", or n/a
 
 one_run() {
   local fault=$1 i=$2 cpid out=$TMP/run.$1.$2.out t_fault_ns t_fault_ms fl sl active
@@ -164,6 +182,16 @@ one_run() {
     return 0
   fi
   snapshot before
+  local lt_fb lt_sb lt_f lt_s
+  lt_fb=$(loop_turn_ms "$TMP/before.front.prom") lt_sb=$(loop_turn_ms "$TMP/before.serve.prom")
+  [[ -n $LT_FIRST ]] || LT_FIRST="front $(lt_ms "$lt_fb"), serving $(lt_ms "$lt_sb")" LT_FIRST_NUM=$(lt_max "$lt_fb" "$lt_sb")
+  # A maximum since start that grew between two runs: a long turn during the restore or fail-back.
+  local side prev now
+  for side in front serve; do
+    [[ $side == front ]] && prev=$LT_PREV_FRONT now=$lt_fb || prev=$LT_PREV_SERVE now=$lt_sb
+    [[ $prev =~ ^[0-9.]+$ && $now =~ ^[0-9.]+$ ]] && awk -v a="$now" -v b="$prev" 'BEGIN { exit !(a > b) }' &&
+      note "$fault run $i: the $([[ $side == front ]] && echo front || echo serving) sidecar's longest loop turn grew between the previous run and this one (restore, fail-back, settle): $prev -> $now ms"
+  done
   fl=$(wc -l <"$FRONT_LOG") sl=$(wc -l <"$SERVE_LOG")
   spawn "$out" "$CLIENT" stall --connect "$FRONT_ADDR" --seconds "$CLIENT_SECONDS" --size 64 --timeout-ms 5000 \
     --gap-log-ms "$GAP_LOG_MS" --max-seconds $((CLIENT_SECONDS + 20))
@@ -187,6 +215,8 @@ one_run() {
   [[ -z $det_front ]] || det_front=$(awk -v a="$det_front" -v b="$t_fault_ns" 'BEGIN { printf "%.0f", a - b / 1e6 }')
   [[ -z $det_serve ]] || det_serve=$(awk -v a="$det_serve" -v b="$t_fault_ns" 'BEGIN { printf "%.0f", a - b / 1e6 }')
   snapshot after
+  lt_f=$(loop_turn_ms "$TMP/after.front.prom") lt_s=$(loop_turn_ms "$TMP/after.serve.prom")
+  LT_PREV_FRONT=$lt_f LT_PREV_SERVE=$lt_s
   local dc ds det_metric="" resent dropped
   dc=$(delta front twinhub_hub_detection_seconds_count) ds=$(delta front twinhub_hub_detection_seconds_sum)
   [[ $dc == 0 ]] || det_metric=$(awk -v s="$ds" -v c="$dc" 'BEGIN { printf "%.0f", s / c * 1000 }')
@@ -219,8 +249,8 @@ one_run() {
     KEEP_TMP=1
   fi
   [[ -n $det_front ]] || note "$fault run $i: the front logged no switch to central within 3 s after the client ended"
-  RUN_ROWS+=("$fault|$i|$SETTLE_S|${det_front:--}|${det_serve:--}|${det_metric:--}|${stall:--}|$at_fault|${rtts:--}|${p99:--}|${ok:-0}|$resent|$dropped|$recovery|$problem")
-  log "$fault $i/$RUNS: detection front ${det_front:-?} ms, serving ${det_serve:-?} ms, metric ${det_metric:--} ms; stall ${stall:-?} ms, at the fault $at_fault ms, recovery $recovery ms; rtts ${rtts:-?}; resent $resent, dropped $dropped; $([[ $ok == 1 ]] && echo clean || echo BAD)"
+  RUN_ROWS+=("$fault|$i|$SETTLE_S|${det_front:--}|${det_serve:--}|${det_metric:--}|${stall:--}|$at_fault|${rtts:--}|${p99:--}|${ok:-0}|$resent|$dropped|$recovery|${problem//|//}|$lt_fb|$lt_f|$lt_sb|$lt_s")
+  log "$fault $i/$RUNS: detection front ${det_front:-?} ms, serving ${det_serve:-?} ms, metric ${det_metric:--} ms; stall ${stall:-?} ms, at the fault $at_fault ms, recovery $recovery ms; rtts ${rtts:-?}; resent $resent, dropped $dropped; longest loop turn front $(lt_ms "$lt_f") (before $(lt_ms "$lt_fb")), serving $(lt_ms "$lt_s") (before $(lt_ms "$lt_sb")); $([[ $ok == 1 ]] && echo clean || echo BAD)"
   alive "$FRONT_PID" "$SERVE_PID" || { note "a sidecar exited during $fault run $i"; tail_log "$FRONT_LOG"; tail_log "$SERVE_LOG"; return 1; }
 }
 
@@ -252,10 +282,18 @@ col() {  # col FAULT FIELD_INDEX: that field of every run of FAULT
     [[ ${f[0]} == "$1" ]] && echo "${f[$2]}"
   done
 }
+col_all() { local fault; for fault in $FAULTS; do col "$fault" "$1"; done; }  # col_all FIELD_INDEX: every run's
 verdict() {  # verdict VALUE LIMIT
   [[ $1 =~ ^-?[0-9.]+$ ]] || { echo "?"; return; }
   awk -v v="$1" -v l="$2" 'BEGIN { print (v < l ? "met" : "NOT met") }'
 }
+# lt_cell BEFORE AFTER: a run's loop-turn value, "*" when it grew during the run.
+lt_cell() {
+  [[ $2 =~ ^[0-9.]+$ ]] || { printf '%s' "${2:-n/a}"; return; }
+  printf '%s%s' "$2" "$([[ $1 =~ ^[0-9.]+$ ]] && awk -v a="$2" -v b="$1" 'BEGIN { exit !(a > b) }' && echo '*')"
+}
+# lt_max VALUES...: the largest numeric value, "n/a" when there is none.
+lt_max() { local m; m=$(pct 1 "$@"); [[ $m == - ]] && echo n/a || echo "$m"; }
 
 print_tables() {
   local fault n bad
@@ -264,8 +302,8 @@ print_tables() {
   echo
   echo "$RUNS runs per fault; client: sequential 64-byte round trips for $CLIENT_SECONDS s, the fault at $FAULT_AT s; the carrying hub is edge (the primary of both sidecars). Detection: fault to the front's log line \"sessions now go through hub central\". Stall: the client's longest gap between consecutive replies in the run; stall at the fault: the gap the fault fell into (gaps under $GAP_LOG_MS ms are not logged). Sidecar log level $LOG_LEVEL${HUB_OPTIONS:+, hub_options $HUB_OPTIONS}."
   echo
-  echo "| fault | runs | detection p50 ms | detection p99 ms | detection max ms | serving side p50 / p99 ms | metric p50 / p99 ms | stall p50 ms | stall p99 ms | stall max ms | stall at the fault p50 / p99 ms | recovery p50 / p99 ms | runs with lost/dup/corrupt bytes |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| fault | runs | detection p50 ms | detection p99 ms | detection max ms | serving side p50 / p99 ms | metric p50 / p99 ms | stall p50 ms | stall p99 ms | stall max ms | stall at the fault p50 / p99 ms | recovery p50 / p99 ms | runs with lost/dup/corrupt bytes | longest loop turn front / serving ms |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for fault in $FAULTS; do
     mapfile -t det < <(col "$fault" 3)
     mapfile -t dets < <(col "$fault" 4)
@@ -274,16 +312,29 @@ print_tables() {
     mapfile -t sf < <(col "$fault" 7 | sed "s/^<.*/0/")
     mapfile -t rc < <(col "$fault" 13 | sed "s/^<.*/0/")
     mapfile -t oks < <(col "$fault" 10)
+    mapfile -t ltf < <(col "$fault" 16)
+    mapfile -t lts < <(col "$fault" 18)
     n=${#oks[@]} bad=0
     local o; for o in "${oks[@]}"; do [[ $o == 1 ]] || bad=$((bad + 1)); done
-    printf '| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s | %s | %s / %s | %s / %s | %s |\n' "$fault$([[ $fault == freeze ]] && echo ' (SIGSTOP)' || echo ' (-9)')" "$n" \
+    printf '| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s | %s | %s / %s | %s / %s | %s | %s / %s |\n' "$fault$([[ $fault == freeze ]] && echo ' (SIGSTOP)' || echo ' (-9)')" "$n" \
       "$(pct 0.5 "${det[@]}")" "$(pct 0.99 "${det[@]}")" "$(pct 1 "${det[@]}")" \
       "$(pct 0.5 "${dets[@]}")" "$(pct 0.99 "${dets[@]}")" "$(pct 0.5 "${detm[@]}")" "$(pct 0.99 "${detm[@]}")" \
       "$(pct 0.5 "${st[@]}")" "$(pct 0.99 "${st[@]}")" "$(pct 1 "${st[@]}")" \
       "$(pct 0.5 "${sf[@]}" | sed "s/^0$/<$GAP_LOG_MS/")" "$(pct 0.99 "${sf[@]}" | sed "s/^0$/<$GAP_LOG_MS/")" \
-      "$(pct 0.5 "${rc[@]}" | sed "s/^0$/<$GAP_LOG_MS/")" "$(pct 0.99 "${rc[@]}" | sed "s/^0$/<$GAP_LOG_MS/")" "$bad"
+      "$(pct 0.5 "${rc[@]}" | sed "s/^0$/<$GAP_LOG_MS/")" "$(pct 0.99 "${rc[@]}" | sed "s/^0$/<$GAP_LOG_MS/")" "$bad" \
+      "$(lt_max "${ltf[@]}")" "$(lt_max "${lts[@]}")"
     TARGET_DET[$fault]=$(pct 0.99 "${det[@]}") TARGET_STALL[$fault]=$(pct 0.99 "${st[@]}")
   done
+  # The loop's longest turn (issue 13): the after value of every run, front and serving.
+  local lt_all
+  # shellcheck disable=SC2046  # one word per run
+  lt_all=$(lt_max $(col_all 16) $(col_all 18) ${LT_FINAL_NUM:-})
+  echo
+  echo "longest loop turn in any trial: $(lt_ms "$lt_all") (target < $LOOP_TURN_MAX_MS ms)$([[ $lt_all == n/a ]] && echo ": the sidecars do not export $LOOP_TURN" || echo ": $(verdict "$lt_all" "$LOOP_TURN_MAX_MS")") (the largest of every run's after values and of a last reading after the last restore and fail-back: ${LT_FINAL:-n/a}; a maximum since start, so it includes the value before the first run (start-up, first settle): ${LT_FIRST:-n/a})."
+  LT_ALL=$lt_all
+  if [[ ${LT_FIRST_NUM:-n/a} != n/a && $(verdict "$LT_FIRST_NUM" "$LOOP_TURN_MAX_MS") != met ]]; then
+    echo "(before the first run the gauge already read $LT_FIRST_NUM ms, at or over the target: start-up, not a trial, may have set it; the * marks show the runs in which it grew)"
+  fi
   echo
   echo "Targets:"
   echo
@@ -296,17 +347,19 @@ print_tables() {
     echo "| stall p99 < 1000 ms, $fault | ${TARGET_STALL[$fault]} ms | $(verdict "${TARGET_STALL[$fault]}" 1000) |"
   done
   echo "| runs with lost, duplicated or corrupt bytes = 0 | $BAD | $([[ $BAD == 0 ]] && echo met || echo 'NOT met') |"
+  echo "| loop's longest turn < $LOOP_TURN_MAX_MS ms in every run (front and serving, restores included) | $(lt_ms "$LT_ALL") | $([[ $LT_ALL == n/a ]] && echo "n/a (no $LOOP_TURN)" || verdict "$LT_ALL" "$LOOP_TURN_MAX_MS") |"
   ((SETUP_FAILED == 0)) || echo "| runs that could not be set up | $SETUP_FAILED | (not counted above) |"
   echo
-  echo "Every run (detection in ms from the fault: front, serving sidecar, front's twinhub_hub_detection_seconds; stall ms (longest gap); the gap the fault fell into, ms; recovery: the fault to the end of the last gap >= 50 ms that began within 1 s of it, ms; round trips; client p99 µs; frames re-sent and dropped (both sidecars, from /metrics); settle s before the run):"
+  echo "Every run (detection in ms from the fault: front, serving sidecar, front's twinhub_hub_detection_seconds; stall ms (longest gap); the gap the fault fell into, ms; recovery: the fault to the end of the last gap >= 50 ms that began within 1 s of it, ms; round trips; client p99 µs; frames re-sent and dropped (both sidecars, from /metrics); settle s before the run; the loop's longest turn since start after the run, front and serving, ms, * = it grew during the run):"
   echo
-  echo "| fault | run | det front | det serving | det metric | stall | at fault | recovery | rtts | p99 µs | re-sent | dropped | settle s | result |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+  echo "| fault | run | det front | det serving | det metric | stall | at fault | recovery | rtts | p99 µs | re-sent | dropped | settle s | loop turn front ms | loop turn serving ms | result |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
   local r f
   for r in "${RUN_ROWS[@]}"; do
     IFS='|' read -r -a f <<<"$r"
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${f[0]}" "${f[1]}" "${f[3]}" "${f[4]}" "${f[5]}" \
-      "${f[6]}" "${f[7]}" "${f[13]}" "${f[8]}" "${f[9]}" "${f[11]}" "${f[12]}" "${f[2]}" "$([[ ${f[10]} == 1 ]] && echo clean || echo "BAD: ${f[14]:-}")"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${f[0]}" "${f[1]}" "${f[3]}" "${f[4]}" "${f[5]}" \
+      "${f[6]}" "${f[7]}" "${f[13]}" "${f[8]}" "${f[9]}" "${f[11]}" "${f[12]}" "${f[2]}" "$(lt_cell "${f[15]:-}" "${f[16]:-}")" \
+      "$(lt_cell "${f[17]:-}" "${f[18]:-}")" "$([[ ${f[10]} == 1 ]] && echo clean || echo "BAD: ${f[14]:-}")"
   done
   if ((${#NOTES[@]})); then
     echo
@@ -326,12 +379,16 @@ write_json() {
     for r in "${RUN_ROWS[@]}"; do
       IFS='|' read -r -a f <<<"$r"
       ((first)) || printf ',\n'; first=0
-      printf '  {"fault": %s, "run": %s, "settle_s": %s, "detection_ms": {"front": %s, "serving": %s, "metric": %s}, "stall_ms": %s, "stall_at_fault_ms": %s, "rtts": %s, "p99_us": %s, "clean": %s, "resent_frames": %s, "dropped_frames": %s, "recovery_ms": %s, "problem": %s}' \
+      printf '  {"fault": %s, "run": %s, "settle_s": %s, "detection_ms": {"front": %s, "serving": %s, "metric": %s}, "stall_ms": %s, "stall_at_fault_ms": %s, "rtts": %s, "p99_us": %s, "clean": %s, "resent_frames": %s, "dropped_frames": %s, "recovery_ms": %s, "problem": %s, "loop_turn_longest_ms": {"front_before": %s, "front": %s, "serving_before": %s, "serving": %s}}' \
         "$(jstr "${f[0]}")" "${f[1]}" "$(jnum "${f[2]}")" "$(jnum "${f[3]}")" "$(jnum "${f[4]}")" "$(jnum "${f[5]}")" "$(jnum "${f[6]}")" \
         "$(jnum "${f[7]}")" "$(jnum "${f[8]}")" "$(jnum "${f[9]}")" \
-        "$([[ ${f[10]} == 1 ]] && echo true || echo false)" "$(jnum "${f[11]}")" "$(jnum "${f[12]}")" "$(jnum "${f[13]}")" "$(jstr "${f[14]:-}")"
+        "$([[ ${f[10]} == 1 ]] && echo true || echo false)" "$(jnum "${f[11]}")" "$(jnum "${f[12]}")" "$(jnum "${f[13]}")" "$(jstr "${f[14]:-}")" \
+        "$(jnum "${f[15]:-}")" "$(jnum "${f[16]:-}")" "$(jnum "${f[17]:-}")" "$(jnum "${f[18]:-}")"
     done
-    printf '\n ]}\n'
+    printf '\n ],\n "loop_turn_longest_ms": {"any_run": %s, "target_max_ms": %s, "met": %s, "after_last_restore": %s}}\n' \
+      "$(jnum "${LT_ALL:-}")" "$LOOP_TURN_MAX_MS" \
+      "$([[ ${LT_ALL:-n/a} == n/a ]] && echo null || { [[ $(verdict "$LT_ALL" "$LOOP_TURN_MAX_MS") == met ]] && echo true || echo false; })" \
+      "$(jnum "${LT_FINAL_NUM:-}")"
   } >"$1"
   log "wrote $1"
 }
@@ -363,6 +420,13 @@ main() {
     done
     ((stop)) && break
   done
+  # The loop-turn gauges once more after the last restore and fail-back (a long turn then shows here).
+  if ((${#RUN_ROWS[@]})); then
+    settle || note "not settled within $SETTLE_TIMEOUT s after the last run; the last loop-turn reading is from then"
+    snapshot final
+    local ff fs; ff=$(loop_turn_ms "$TMP/final.front.prom") fs=$(loop_turn_ms "$TMP/final.serve.prom")
+    LT_FINAL="front $(lt_ms "$ff"), serving $(lt_ms "$fs")" LT_FINAL_NUM=$(lt_max "$ff" "$fs")
+  fi
   print_tables
   [[ -z $OUT ]] || write_json "$OUT"
   log "done in $((SECONDS - t0)) s"

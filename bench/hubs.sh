@@ -183,6 +183,8 @@ metrics_get() { curl -fsS -m 2 "http://$1/metrics" >"$2" 2>/dev/null; }
 metric() { awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null; }
 # metric_sum FILE NAME: the sum over every label set of NAME (0 if absent).
 metric_sum() { awk -v k="$2" '{ n = $1; sub(/\{.*/, "", n) } n == k { s += $2 } END { printf "%.6f\n", s + 0 }' "$1" 2>/dev/null; }
+# metric_max FILE NAME: the largest value over every label set of NAME (empty if absent).
+metric_max() { awk -v k="$2" '{ n = $1; sub(/\{.*/, "", n) } n == k && (!f || $2 + 0 > m) { m = $2 + 0; f = 1 } END { if (f) printf "%.9f\n", m }' "$1" 2>/dev/null; }
 
 # hub_wait_roundtrip ADDR SECONDS: a 64-byte round trip through ADDR works.
 hub_wait_roundtrip() {

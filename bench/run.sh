@@ -26,13 +26,28 @@
 #            targets of issue 12 (p50 at most +15 %, bulk at most -30 %). Needs nats-server and
 #            openssl; skipped cleanly without them. The sidecars' hub state losses (up -> suspect,
 #            disconnected, from their warn-level logs) are counted per phase for both hub rows.
-#   cnats-floor        bare cnats request/reply (bench/cnats_floor.cc), requester and
-#            responder processes both on the edge hub, SendAsap on both: what a round trip through
-#            a hub costs without twinhub. Measured in the same interleaved rounds as the paths.
-#            Its MB/s is the bulk floor: one-way 16 KiB pub/sub (the sidecars' DATA frame size)
-#            between two bare connections on edge (cnats_floor stream), while the paths' MB/s is
-#            an echo, which crosses the hub twice.
-#   cnats-floor-cross  the same with the requester on edge and the responder on central (leaf link).
+#   twinhub-hub-old  only with OLD_SIDECAR_BIN=path (another twinhub-sidecar build, e.g. the one
+#            before a rewrite): twinhub-hub's layout with that binary, on a hub pair of its own (as
+#            twinhub-hub-tls; TLS only with HUB_TLS=1) and two sidecars of its own, measured in the
+#            same interleaved rounds, so that "new vs old" (CPU per round trip above all) compares
+#            two builds within one run. It runs whenever twinhub-hub runs (PATHS_ONLY need not name it).
+#   cnats-floor        bare cnats request/reply (bench/cnats_floor.cc pair), requester and
+#            responder processes both on the edge hub, with cnats's threads (a reader thread per
+#            connection, a delivery thread for the responder's callback) and one non-default option:
+#            SendAsap on both (cnats's default is off), as the sidecars' hub connections use it:
+#            what a round trip through a hub costs without twinhub. Measured in the same interleaved
+#            rounds as the paths.
+#            Its MB/s is the bulk echo floor (cnats_floor echo-bulk): 16 KiB messages (the
+#            sidecars' DATA frame size) published by one bare cnats process on edge, re-published
+#            to a reply subject by a second one on edge and received back by the first, at most
+#            ECHO_WINDOW bytes (default 512 KiB) in flight, every byte checked in order: each byte
+#            crosses the hub twice, as in the paths' MB/s (an echo). BULK_MB MiB per round, in the
+#            bulk rounds. Also given (a note under the tables and in OUT json): the one-way floor,
+#            16 KiB pub/sub between two bare connections on edge (cnats_floor stream, hub once).
+#   cnats-floor-default  as cnats-floor's round trip with everything at cnats's defaults (SendAsap
+#            off: a publish waits for cnats's flusher thread): literally what a user would write;
+#            latency only, a reference (the issue 13 targets use cnats-floor).
+#   cnats-floor-cross  the same as cnats-floor with the requester on edge and the responder on central (leaf link).
 #   The hub rows need nats-server (apt-get install nats-server) and are skipped cleanly without it.
 #   HUB_TLS=1 puts the twinhub-hub row (the first pair) on TLS hubs as well (the cnats-floor rows
 #   are then skipped: cnats_floor has no TLS options); without it twinhub-hub is the plain row.
@@ -49,9 +64,22 @@
 #               ("idle") and while HOLD_COUNT idle connections are open ("1k"; each did one round
 #               trip first). nginx: RSS = master + worker, RssAnon = worker only.
 #   Ratios      latency: added latency, (path - direct) / (haproxy - direct); all else path/haproxy.
-#   Floor       twinhub-hub p50 (and p99) / cnats-floor p50 (p99): the target is <= 1.5; also
+#   Floor       twinhub-hub p50 (and p99) / cnats-floor p50 (p99): issue 3's target is <= 1.5; also
 #               the p50 ratio of every round, and the bulk echo (twice through the hub) against
-#               the one-way floor.
+#               the echo floor and the one-way floor.
+#   CPU/rtt     hub rows only: the CPU time (utime + stime, /proc/PID/stat, clock ticks of
+#               1/CLK_TCK s) each sidecar used during the row's latency measurement (one
+#               bench_client rtt run: warm-up and measured round trips, nothing else of the bench
+#               runs meanwhile), divided by the round trips made (warm-up + RTT_COUNT), in µs: front,
+#               serving, and both summed; per round and the median of the rounds. The sidecars'
+#               background work in that time (heartbeats, probes) is included, and one tick is
+#               usually 10 ms: the output gives the resolution in µs per round trip. The rtt rounds
+#               run the rows in the table's order in odd rounds and in reverse in even ones, so
+#               that no row (twinhub-hub against twinhub-hub-old above all) always goes first.
+#   Issue 13    targets in one table (and OUT json "issue13_targets"): twinhub-hub p50 <= 1.3 x
+#               cnats-floor p50, p99 <= 1.5 x cnats-floor p99, MB/s >= 0.9 x the echo floor, conn/s
+#               >= 0.5 x twinhub's (direct mode), and with OLD_SIDECAR_BIN sidecar CPU per round
+#               trip <= 0.7 x twinhub-hub-old's (at least 30 % lower); each met or NOT met.
 #
 # Environment: BUILD_DIR (default <repo>/build; expects bin/twinhub-sidecar, bin/bench_echo_server,
 #   bin/bench_client, bin/cnats_floor and builds what is missing or stale with cmake --build),
@@ -61,7 +89,8 @@
 #   "1048576/262144 262144/65536": one more twinhub row per HIGH/LOW pair, named twinhub-wm<HIGH KiB>k,
 #   with that proxy.high_watermark/low_watermark; PATHS_ONLY must then name them), HUB_OPTIONS (YAML
 #   flow map given to every hub-mode sidecar, plain and TLS, as hub_options, e.g.
-#   "{direct_writes: false}"), and
+#   "{direct_writes: false}"), OLD_SIDECAR_BIN (adds the twinhub-hub-old row, above), ECHO_WINDOW
+#   (the echo floor's bytes in flight, default 524288), and
 #   RTT_COUNT RTT_ROUNDS BULK_MB BULK_ROUNDS CONN_SECONDS CONN_ROUNDS CONN_CONCURRENCY HOLD_COUNT.
 # Packages for the peers: scripts/install-deps.sh --bench (haproxy, nginx, libnginx-mod-stream).
 #
@@ -90,6 +119,9 @@ CONN_CONCURRENCY=${CONN_CONCURRENCY:-1}
 HOLD_COUNT=${HOLD_COUNT:-1000}
 OUT=${OUT:-}
 PATHS_ONLY=${PATHS_ONLY:-}
+OLD_SIDECAR_BIN=${OLD_SIDECAR_BIN:-}
+ECHO_WINDOW=${ECHO_WINDOW:-524288}
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # ------------------------------------------------------------------------------ processes, cleanup
 bench_init bench
@@ -254,19 +286,21 @@ ensure_hubs() {
   ((HUBS_OK[$pair])) || { P_SKIP=${HUBS_ERR[$pair]}; return 1; }
 }
 
-# twinhub-hub on pair main, twinhub-hub-tls on pair tls: the same two sidecars, each row its own.
+# twinhub-hub on pair main, twinhub-hub-tls on pair tls, twinhub-hub-old (OLD_SIDECAR_BIN) on pair
+# old (as main: TLS only with HUB_TLS=1): the same two sidecars, each row its own.
 start_twinhub_hub() {
-  local name=$1 dir=$2 port fm sm pair=main tls=$HUB_TLS_MAIN
+  local name=$1 dir=$2 port fm sm pair=main tls=$HUB_TLS_MAIN bin=$SIDECAR_BIN
   [[ $name == twinhub-hub-tls ]] && pair=tls tls=1
-  [[ -x $SIDECAR_BIN ]] || { P_SKIP="$SIDECAR_BIN not built"; return 1; }
+  [[ $name == twinhub-hub-old ]] && pair=old bin=$OLD_SIDECAR_BIN
+  [[ -x $bin ]] || { P_SKIP="$bin not built"; return 1; }
   ensure_hubs "$pair" "$tls" || return 1
   [[ -n ${HUB_OPTIONS:-} ]] && note "$name: both sidecars run with hub_options $HUB_OPTIONS"
   read -r port fm sm <<<"$("$CLIENT" freeport 3 | tr '\n' ' ')"
   hub_serve_yaml "$dir/serve.yaml" "$ECHO_ADDR" "127.0.0.1:$sm" "${HUB_OPTIONS:-}"
   hub_front_yaml "$dir/front.yaml" "127.0.0.1:$port" "127.0.0.1:$fm" "${HUB_OPTIONS:-}"
-  spawn "$dir/serve.log" "$SIDECAR_BIN" --config "$dir/serve.yaml" --log-level warn
+  spawn "$dir/serve.log" "$bin" --config "$dir/serve.yaml" --log-level warn
   local serve=$SPAWNED_PID
-  spawn "$dir/front.log" "$SIDECAR_BIN" --config "$dir/front.yaml" --log-level warn
+  spawn "$dir/front.log" "$bin" --config "$dir/front.yaml" --log-level warn
   local front=$SPAWNED_PID
   # The front accepts at once; wait until a session gets through to the echo server.
   if ! hub_wait_roundtrip "127.0.0.1:$port" 15 || ! alive "$front" "$serve"; then
@@ -276,23 +310,24 @@ start_twinhub_hub() {
   fi
   P_ADDR=127.0.0.1:$port P_RSS_PIDS="$front $serve" P_ANON_PIDS="$front $serve"
   P_METRICS=127.0.0.1:$fm P_METRICS_SERVE=127.0.0.1:$sm
-  P_EXTRA_PIDS=${HUBS_PIDS[$pair]}
-  P_VERSION="$("$SIDECAR_BIN" --version 2>&1 | head -n1) x2, $HUBS_VERSION x2$([[ $HUB_TLS == 1 ]] && echo ', TLS with client certificates and users')"
+  P_EXTRA_PIDS=${HUBS_PIDS[$pair]} P_CPU_PIDS="$front $serve"
+  P_VERSION="$bin: $("$bin" --version 2>&1 | head -n1) x2, $HUBS_VERSION x2$([[ $HUB_TLS == 1 ]] && echo ', TLS with client certificates and users')"
   return 0
 }
 
 PATHS=()
 declare -A R=()  # R[name:key] = value
 
-# add_floor NAME DESCRIPTION VARIANT: a latency-only row, bare cnats request/reply through the hubs
-# (VARIANT same: both on edge; cross: requester on edge, responder on central). Measured in the rtt
-# rounds; no proxy process, so no other figures.
+# add_floor NAME DESCRIPTION VARIANT [SEND_ASAP]: a row of bare cnats request/reply through the hubs
+# (VARIANT same: both on edge; cross: requester on edge, responder on central; SEND_ASAP 1 (default)
+# or 0, cnats's default). Measured in the rtt rounds, and cnats-floor also in the bulk rounds (the
+# echo floor); no proxy process, so no other figures.
 add_floor() {
-  local name=$1 desc=$2 variant=$3
+  local name=$1 desc=$2 variant=$3 asap=${4:-1}
   if [[ -n $PATHS_ONLY && " $PATHS_ONLY " != *" $name "* ]]; then return 0; fi
   mkdir -p "$TMP/$name"
   PATHS+=("$name")
-  R[$name:desc]=$desc R[$name:floor]=$variant R[$name:rss_pids]="" R[$name:anon_pids]=""
+  R[$name:desc]=$desc R[$name:floor]=$variant R[$name:rss_pids]="" R[$name:anon_pids]="" R[$name:send_asap]=$asap
   log "starting $name: $desc"
   if [[ ! -x $FLOOR_BIN ]]; then
     R[$name:skip]="$FLOOR_BIN not built (needs libnats-dev)"
@@ -304,7 +339,7 @@ add_floor() {
     R[$name:hub_pids]=${HUBS_PIDS[main]}
     R[$name:req_url]=$HUB_E_URL
     [[ $variant == cross ]] && R[$name:resp_url]=$HUB_C_URL || R[$name:resp_url]=$HUB_E_URL
-    R[$name:version]="cnats $(pkg-config --modversion libnats 2>/dev/null || echo '?'), $HUBS_VERSION"
+    R[$name:version]="cnats $(pkg-config --modversion libnats 2>/dev/null || echo '?') (SendAsap $([[ $asap == 1 ]] && echo on || echo 'off, the default')), $HUBS_VERSION"
     return 0
   fi
   note "$name skipped: ${R[$name:skip]}"
@@ -319,7 +354,7 @@ add_path() {
   mkdir -p "$dir"
   PATHS+=("$name")
   R[$name:desc]=$desc
-  P_ADDR="" P_RSS_PIDS="" P_ANON_PIDS="" P_SKIP="" P_VERSION="" P_METRICS="" P_METRICS_SERVE="" P_EXTRA_PIDS=""
+  P_ADDR="" P_RSS_PIDS="" P_ANON_PIDS="" P_SKIP="" P_VERSION="" P_METRICS="" P_METRICS_SERVE="" P_EXTRA_PIDS="" P_CPU_PIDS=""
   log "starting $name: $desc"
   if ! "$fn" "$name" "$dir"; then
     R[$name:skip]=${P_SKIP:-start failed}
@@ -334,7 +369,7 @@ add_path() {
   fi
   R[$name:addr]=$P_ADDR R[$name:rss_pids]=$P_RSS_PIDS R[$name:anon_pids]=$P_ANON_PIDS
   R[$name:version]=$P_VERSION R[$name:metrics]=$P_METRICS R[$name:extra_pids]=$P_EXTRA_PIDS
-  R[$name:metrics_serve]=$P_METRICS_SERVE
+  R[$name:metrics_serve]=$P_METRICS_SERVE R[$name:cpu_pids]=$P_CPU_PIDS
   sleep 0.3
   measure_mem "$name" idle
   log "$name ready on $P_ADDR${P_RSS_PIDS:+ (pids $P_RSS_PIDS)}"
@@ -372,12 +407,28 @@ client_failed() {  # client_failed NAME PHASE EXIT_STATUS
   note "$1: $2 failed (exit $3): $(tail -n1 "$TMP/$1/client.err" 2>/dev/null)"
 }
 
+# cpu_ticks PID -> utime + stime of the whole process (every thread, live or gone) in clock ticks,
+# from /proc/PID/stat (fields 14 and 15; the name in field 2 may hold spaces, so count after ")").
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
+
 measure_rtt() {
-  local name=$1 line
+  local name=$1 line warmup=$((RTT_COUNT / 10 + 100)) pid before=() after=() i us sum=0 parts=()
   check_alive "$name" || return 0
-  line=$(run_client "$name" 120 rtt --count "$RTT_COUNT" --warmup $((RTT_COUNT / 10 + 100)) --size 64) ||
+  for pid in ${R[$name:cpu_pids]:-}; do before+=("$(cpu_ticks "$pid")"); done
+  line=$(run_client "$name" 120 rtt --count "$RTT_COUNT" --warmup "$warmup" --size 64) ||
     { client_failed "$name" rtt $?; return 0; }
+  for pid in ${R[$name:cpu_pids]:-}; do after+=("$(cpu_ticks "$pid")"); done
   R[$name:p50_rounds]+="$(kv "$line" p50_us) " R[$name:p99_rounds]+="$(kv "$line" p99_us) "
+  # Sidecar CPU per round trip (hub rows: front, then serving), µs; the round trips include the warm-up.
+  [[ -n ${R[$name:cpu_pids]:-} ]] || return 0
+  for i in "${!before[@]}"; do
+    [[ -n ${before[i]} && -n ${after[i]:-} ]] || return 0
+    us=$(awk -v t=$((after[i] - before[i])) -v hz="$CLK_TCK" -v n=$((RTT_COUNT + warmup)) 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+    parts+=("$us")
+    sum=$(awk -v a="$sum" -v b="$us" 'BEGIN { printf "%.1f", a + b }')
+  done
+  R[$name:cpu_rounds]+="$sum " R[$name:cpu_front_rounds]+="${parts[0]} " R[$name:cpu_serve_rounds]+="${parts[1]:-} "
+  R[$name:cpu_tick_us]=$(awk -v hz="$CLK_TCK" -v n=$((RTT_COUNT + warmup)) 'BEGIN { printf "%.2f", 1e6 / hz / n }')
 }
 
 measure_floor() {
@@ -388,21 +439,30 @@ measure_floor() {
     return 0
   fi
   line=$(timeout 120 "$FLOOR_BIN" pair --requester-url "${R[$name:req_url]}" --responder-url "${R[$name:resp_url]}" \
-    --count "$RTT_COUNT" --warmup $((RTT_COUNT / 10 + 100)) --size 64 --max-seconds 110 2>>"$TMP/$name/client.err") ||
+    --count "$RTT_COUNT" --warmup $((RTT_COUNT / 10 + 100)) --size 64 --max-seconds 110 --send-asap "${R[$name:send_asap]}" \
+    2>>"$TMP/$name/client.err") ||
     { client_failed "$name" rtt $?; return 0; }
   R[$name:p50_rounds]+="$(kv "$line" p50_us) " R[$name:p99_rounds]+="$(kv "$line" p99_us) "
 }
 
-# The bulk floor: one-way pub/sub of 16 KiB messages (the sidecars' frame size, see
-# wire::kDataFramePayload) between two bare cnats connections on the edge hub (hub mode's bulk row
-# is an echo: each byte crosses the hub twice, once each way).
+# The bulk floors of cnats-floor, 16 KiB messages (the sidecars' frame size, see
+# wire::kDataFramePayload) through the edge hub: the echo floor (cnats_floor echo-bulk: two bare
+# processes, each byte through the hub twice, like hub mode's bulk echo; at most ECHO_WINDOW bytes
+# in flight, every byte checked) is the row's MB/s; the one-way floor (cnats_floor stream: two bare
+# connections, each byte through the hub once) is kept as mbps_oneway.
 measure_floor_bulk() {
   local name=$1 line
-  [[ ${R[$name:floor]} == same && -z ${R[$name:skip]:-} ]] || return 0
+  [[ $name == cnats-floor && -z ${R[$name:skip]:-} ]] || return 0
   alive ${R[$name:hub_pids]} || return 0
+  if line=$(timeout 180 "$FLOOR_BIN" echo-bulk --requester-url "${R[$name:req_url]}" --responder-url "${R[$name:resp_url]}" \
+    --mb "$BULK_MB" --size 16384 --window "$ECHO_WINDOW" --max-seconds 170 2>>"$TMP/$name/client.err"); then
+    R[$name:mbps_rounds]+="$(kv "$line" mb_per_s) "
+  else
+    client_failed "$name" "bulk (echo-bulk)" $?
+  fi
   line=$(timeout 180 "$FLOOR_BIN" stream --url "${R[$name:req_url]}" --mb "$BULK_MB" --size 16384 --max-seconds 170 \
-    2>>"$TMP/$name/client.err") || { client_failed "$name" bulk $?; return 0; }
-  R[$name:mbps_rounds]+="$(kv "$line" mb_per_s) "
+    2>>"$TMP/$name/client.err") || { client_failed "$name" "bulk (one-way stream)" $?; return 0; }
+  R[$name:mbps_oneway_rounds]+="$(kv "$line" mb_per_s) "
 }
 
 measure_bulk() {
@@ -500,6 +560,9 @@ summarize() {
   for n in "${PATHS[@]}"; do
     R[$n:p50]=$(median ${R[$n:p50_rounds]:-}) R[$n:p99]=$(median ${R[$n:p99_rounds]:-})
     R[$n:mbps]=$(median ${R[$n:mbps_rounds]:-}) R[$n:cps]=$(median ${R[$n:cps_rounds]:-})
+    R[$n:mbps_oneway]=$(median ${R[$n:mbps_oneway_rounds]:-})
+    R[$n:cpu]=$(median ${R[$n:cpu_rounds]:-}) R[$n:cpu_front]=$(median ${R[$n:cpu_front_rounds]:-})
+    R[$n:cpu_serve]=$(median ${R[$n:cpu_serve_rounds]:-})
   done
 }
 
@@ -543,15 +606,15 @@ print_tables() {
   local hh=twinhub-hub f=cnats-floor fx=cnats-floor-cross
   if [[ -n ${R[$hh:p50]:-} && ( -n ${R[$f:p50]:-} || -n ${R[$fx:p50]:-} ) ]]; then
     echo
-    echo "Hub mode against its floor (bare cnats request/reply through the same hubs; target: twinhub-hub p50 <= 1.5 x cnats-floor p50)"
+    echo "Hub mode against its floor (bare cnats request/reply through the same hubs, cnats's threads; SendAsap on unless the row says default; issue 3's target: twinhub-hub p50 <= 1.5 x cnats-floor p50)"
     echo
     echo "| twinhub-hub / floor | p50 | p99 | p50 target <= 1.5 |"
     echo "| --- | ---: | ---: | --- |"
     local x r50
-    for x in $f $fx; do
+    for x in $f cnats-floor-default $fx; do
       [[ -n ${R[$x:p50]:-} ]] || continue
       r50=$(ratio "${R[$hh:p50]}" "${R[$x:p50]}")
-      printf '| / %s (%s / %s µs) | %s | %s | %s |\n' "$x" "${R[$hh:p50]}" "${R[$x:p50]}" "$r50" \
+      printf '| / %s%s (%s / %s µs) | %s | %s | %s |\n' "$x" "$(floor_variant "$x")" "${R[$hh:p50]}" "${R[$x:p50]}" "$r50" \
         "$(ratio "${R[$hh:p99]:-}" "${R[$x:p99]:-}")" \
         "$([[ $x != "$f" ]] && echo "(reference)" || awk -v r="$r50" 'BEGIN { print (r + 0 <= 1.5 ? "met" : "not met") }')"
     done
@@ -562,11 +625,16 @@ print_tables() {
         <(tr ' ' '\n' <<<"${R[$f:p50_rounds]}") | awk 'NF == 2 && $2 > 0 { printf "%s%.2f", sep, $1 / $2; sep = " " }')"
     fi
     if [[ -n ${R[$hh:mbps]:-} && -n ${R[$f:mbps]:-} ]]; then
-      echo "Bulk: the twinhub-hub echo (${R[$hh:mbps]} MB/s) crosses the hub twice: $(awk -v a="${R[$hh:mbps]}" \
+      echo "Bulk: the twinhub-hub echo (${R[$hh:mbps]} MB/s) against the bare cnats echo floor (${R[$f:mbps]} MB/s, cnats-floor's MB/s: 16 KiB messages, at most $ECHO_WINDOW bytes in flight, both cross the hub twice): $(ratio "${R[$hh:mbps]}" "${R[$f:mbps]}")."
+    fi
+    if [[ -n ${R[$hh:mbps]:-} && -n ${R[$f:mbps_oneway]:-} ]]; then
+      echo "One-way floor (16 KiB pub/sub, the hub once, not in the table): ${R[$f:mbps_oneway]} MB/s; the twinhub-hub echo moves $(awk -v a="${R[$hh:mbps]}" \
         'BEGIN { printf "%.1f", 2 * a }') MB/s through edge, $(ratio "$(awk -v a="${R[$hh:mbps]}" 'BEGIN { print 2 * a }')" \
-        "${R[$f:mbps]}") of the one-way floor (${R[$f:mbps]} MB/s)."
+        "${R[$f:mbps_oneway]}") of it."
     fi
   fi
+  print_cpu_table
+  print_issue13_table
   print_tls_table
   if ((${#NOTES[@]})); then
     echo
@@ -575,6 +643,75 @@ print_tables() {
   fi
   echo
   echo "Versions: $(for n in "${PATHS[@]}"; do [[ -n ${R[$n:version]:-} ]] && printf '%s: %s; ' "$n" "${R[$n:version]}"; done)"
+}
+
+floor_variant() {  # floor_variant ROW -> " (SendAsap on)" / " (cnats defaults: SendAsap off)" for floor rows
+  [[ -n ${R[$1:floor]:-} ]] || return 0
+  [[ ${R[$1:send_asap]:-1} == 1 ]] && printf ' (SendAsap on)' || printf " (cnats defaults: SendAsap off)"
+}
+
+# Sidecar CPU per round trip (hub rows, see "CPU/rtt" in the header) and, with OLD_SIDECAR_BIN,
+# new (twinhub-hub) against old (twinhub-hub-old). Target (issue 13): new at least 30 % lower.
+CPU_RATIO_MAX=0.70
+cpu_rows() { local n; for n in $(hub_rows); do [[ -n ${R[$n:cpu]:-} ]] && echo "$n"; done; }
+print_cpu_table() {
+  local n rows
+  rows=$(cpu_rows)
+  [[ -n $rows ]] || return 0
+  echo
+  echo "Sidecar CPU per round trip during the latency phase (utime + stime from /proc/PID/stat / round trips incl. warm-up, µs; median of $RTT_ROUNDS rounds; 1 tick = ${R[twinhub-hub:cpu_tick_us]:-?} µs per round trip per sidecar)"
+  echo
+  echo "| row | both sidecars µs | front µs | serving µs | both, per round |"
+  echo "| --- | ---: | ---: | ---: | --- |"
+  for n in $rows; do
+    printf '| %s | %s | %s | %s | %s |\n' "$n" "$(val "$n:cpu")" "$(val "$n:cpu_front")" "$(val "$n:cpu_serve")" "${R[$n:cpu_rounds]% }"
+  done
+  local o=twinhub-hub-old h=twinhub-hub
+  if [[ -n ${R[$o:cpu]:-} && -n ${R[$h:cpu]:-} ]]; then
+    echo
+    echo "CPU per round trip, new ($h) vs old ($o): ${R[$h:cpu]} vs ${R[$o:cpu]} µs, new/old $(ratio "${R[$h:cpu]}" "${R[$o:cpu]}") ($(pct_change "$(ratio "${R[$h:cpu]}" "${R[$o:cpu]}")")); front $(ratio "${R[$h:cpu_front]:-}" "${R[$o:cpu_front]:-}"), serving $(ratio "${R[$h:cpu_serve]:-}" "${R[$o:cpu_serve]:-}"); per round $(per_round_ratio "${R[$h:cpu_rounds]}" "${R[$o:cpu_rounds]}"); target new at least 30 % lower (new/old <= $CPU_RATIO_MAX): $(target_verdict "$(ratio "${R[$h:cpu]}" "${R[$o:cpu]}")" "$CPU_RATIO_MAX" max)."
+    echo "p50 new vs old: ${R[$h:p50]:--} vs ${R[$o:p50]:--} µs; p99 ${R[$h:p99]:--} vs ${R[$o:p99]:--} µs; MB/s ${R[$h:mbps]:--} vs ${R[$o:mbps]:--}; conn/s ${R[$h:cps]:--} vs ${R[$o:cps]:--}."
+  fi
+}
+
+# Issue 13's targets, all from this run: twinhub-hub against cnats-floor (SendAsap on), the echo
+# floor, direct mode's conn/s and, with OLD_SIDECAR_BIN, the old build's CPU per round trip.
+# I13[key] = "label|value|base|ratio|limit|max or min|verdict", computed once for the table and json.
+I13_KEYS=(p50 p99 bulk conn_rate cpu)
+declare -A I13=()
+target_verdict() {  # target_verdict RATIO LIMIT max|min -> met, NOT met, or - (unknown)
+  [[ $1 =~ ^[0-9.]+$ ]] || { printf -- '-'; return; }
+  awk -v r="$1" -v l="$2" -v k="$3" 'BEGIN { ok = (k == "max" ? r <= l : r >= l); print (ok ? "met" : "NOT met") }'
+}
+i13_set() {  # i13_set KEY LABEL VALUE BASE LIMIT max|min
+  local r; r=$(ratio "$3" "$4")
+  I13[$1]="$2|${3:--}|${4:--}|$r|$5|$6|$(target_verdict "$r" "$5" "$6")"
+}
+issue13_targets() {
+  local h=twinhub-hub f=cnats-floor o=twinhub-hub-old
+  i13_set p50 "p50 µs / cnats-floor p50$(floor_variant $f)" "${R[$h:p50]:-}" "${R[$f:p50]:-}" 1.3 max
+  i13_set p99 "p99 µs / cnats-floor p99$(floor_variant $f)" "${R[$h:p99]:-}" "${R[$f:p99]:-}" 1.5 max
+  i13_set bulk "bulk MB/s / bare cnats echo floor (16 KiB, window $ECHO_WINDOW B)" "${R[$h:mbps]:-}" "${R[$f:mbps]:-}" 0.9 min
+  i13_set conn_rate "conn/s / twinhub (direct mode) conn/s" "${R[$h:cps]:-}" "${R[twinhub:cps]:-}" 0.5 min
+  i13_set cpu "sidecar CPU µs per round trip / $o's$([[ -z $OLD_SIDECAR_BIN ]] && echo ' (OLD_SIDECAR_BIN not set)')" "${R[$h:cpu]:-}" "${R[$o:cpu]:-}" "$CPU_RATIO_MAX" max
+}
+print_issue13_table() {
+  [[ -n ${R[twinhub-hub:p50]:-} || -n ${R[twinhub-hub:mbps]:-} ]] || return 0
+  local k fs
+  echo
+  echo "Issue 13 targets (twinhub-hub, all bases from this run)"
+  echo
+  echo "| target | twinhub-hub | base | ratio | limit | |"
+  echo "| --- | ---: | ---: | ---: | --- | --- |"
+  for k in "${I13_KEYS[@]}"; do
+    IFS='|' read -r -a fs <<<"${I13[$k]}"
+    printf '| %s | %s | %s | %s | %s %s | %s |\n' "${fs[0]}" "${fs[1]}" "${fs[2]}" "${fs[3]}" \
+      "$([[ ${fs[5]} == max ]] && echo '<=' || echo '>=')" "${fs[4]}" "${fs[6]}"
+  done
+  if [[ -n ${R[cnats-floor-default:p50]:-} ]]; then
+    echo
+    echo "Reference, against cnats-floor-default (cnats's defaults, SendAsap off: ${R[cnats-floor-default:p50]} / ${R[cnats-floor-default:p99]:--} µs): p50 $(ratio "${R[twinhub-hub:p50]:-}" "${R[cnats-floor-default:p50]}"), p99 $(ratio "${R[twinhub-hub:p99]:-}" "${R[cnats-floor-default:p99]:-}")."
+  fi
 }
 
 # The cost of TLS in hub mode (issue 12): twinhub-hub-tls against twinhub-hub, measured in the
@@ -641,11 +778,19 @@ write_json() {
         "$([[ -n ${R[$n:skip]:-} ]] && jstr "${R[$n:skip]}" || echo null)"
       printf '     "rtt": {"p50_us": %s, "p99_us": %s, "p50_rounds": %s, "p99_rounds": %s},\n' \
         "$(jnum "${R[$n:p50]:-}")" "$(jnum "${R[$n:p99]:-}")" "$(jarr "${R[$n:p50_rounds]:-}")" "$(jarr "${R[$n:p99_rounds]:-}")"
-      printf '     "bulk": {"mb_per_s": %s, "rounds": %s},\n' "$(jnum "${R[$n:mbps]:-}")" "$(jarr "${R[$n:mbps_rounds]:-}")"
+      if [[ $n == cnats-floor ]]; then
+        printf '     "bulk": {"mb_per_s": %s, "rounds": %s, "kind": "echo (cnats_floor echo-bulk, 16 KiB, window %s B)", "one_way_mb_per_s": %s, "one_way_rounds": %s},\n' \
+          "$(jnum "${R[$n:mbps]:-}")" "$(jarr "${R[$n:mbps_rounds]:-}")" "$ECHO_WINDOW" "$(jnum "${R[$n:mbps_oneway]:-}")" "$(jarr "${R[$n:mbps_oneway_rounds]:-}")"
+      else
+        printf '     "bulk": {"mb_per_s": %s, "rounds": %s},\n' "$(jnum "${R[$n:mbps]:-}")" "$(jarr "${R[$n:mbps_rounds]:-}")"
+      fi
+      [[ -z ${R[$n:cpu_rounds]:-} ]] || printf '     "cpu_per_rtt_us": {"both": %s, "front": %s, "serving": %s, "rounds": %s, "front_rounds": %s, "serving_rounds": %s, "tick_us_per_rtt": %s},\n' \
+        "$(jnum "${R[$n:cpu]:-}")" "$(jnum "${R[$n:cpu_front]:-}")" "$(jnum "${R[$n:cpu_serve]:-}")" "$(jarr "${R[$n:cpu_rounds]}")" \
+        "$(jarr "${R[$n:cpu_front_rounds]:-}")" "$(jarr "${R[$n:cpu_serve_rounds]:-}")" "$(jnum "${R[$n:cpu_tick_us]:-}")"
       printf '     "connrate": {"conn_per_s": %s, "rounds": %s, "errors": %s},\n' "$(jnum "${R[$n:cps]:-}")" \
         "$(jarr "${R[$n:cps_rounds]:-}")" "$(jnum "${R[$n:conn_errors]:-}")"
-      [[ -z ${R[$n:floor]:-} ]] || printf '     "floor": {"variant": %s, "requester_url": %s, "responder_url": %s},\n' \
-        "$(jstr "${R[$n:floor]}")" "$(jstr "${R[$n:req_url]:-}")" "$(jstr "${R[$n:resp_url]:-}")"
+      [[ -z ${R[$n:floor]:-} ]] || printf '     "floor": {"variant": %s, "send_asap": %s, "requester_url": %s, "responder_url": %s},\n' \
+        "$(jstr "${R[$n:floor]}")" "$([[ ${R[$n:send_asap]:-1} == 1 ]] && echo true || echo false)" "$(jstr "${R[$n:req_url]:-}")" "$(jstr "${R[$n:resp_url]:-}")"
       [[ -z ${R[$n:extra_pids]:-} ]] || printf '     "hubs_memory_kb": {"pids": %s, "idle_rss": %s, "hold_rss": %s},\n' \
         "$(jarr "${R[$n:extra_pids]}")" "$(jnum "${R[$n:xrss_idle]:-}")" "$(jnum "${R[$n:xrss_hold]:-}")"
       printf '     "memory_kb": {"pids_rss": %s, "pids_anon": %s, "idle": {"rss": %s, "anon": %s}, "hold": {"connections": %s, "rss": %s, "anon": %s}, "after_load": {"rss": %s, "anon": %s}},\n' \
@@ -667,6 +812,18 @@ write_json() {
     local m50=null mb=null
     [[ ${R[tls:p50]:-} =~ ^[0-9.]+$ ]] && m50=$([[ $(tls_verdict "${R[tls:p50]}" "$TLS_P50_MAX" max) == met ]] && echo true || echo false)
     [[ ${R[tls:mbps]:-} =~ ^[0-9.]+$ ]] && mb=$([[ $(tls_verdict "${R[tls:mbps]}" "$TLS_BULK_MIN" min) == met ]] && echo true || echo false)
+    # Issue 13's targets: value, base, ratio, limit, kind (max: ratio <= limit; min: >=), met (null: unknown).
+    printf '  "issue13_targets": {'
+    local k fs sep=""
+    for k in "${I13_KEYS[@]}"; do
+      IFS='|' read -r -a fs <<<"${I13[$k]}"
+      printf '%s\n    %s: {"label": %s, "value": %s, "base": %s, "ratio": %s, "limit": %s, "kind": %s, "met": %s}' "$sep" "$(jstr "$k")" \
+        "$(jstr "${fs[0]}")" "$(jnum "${fs[1]}")" "$(jnum "${fs[2]}")" "$(jnum "${fs[3]}")" "${fs[4]}" "$(jstr "${fs[5]}")" \
+        "$(case ${fs[6]} in met) echo true ;; 'NOT met') echo false ;; *) echo null ;; esac)"
+      sep=,
+    done
+    printf ',\n    "cpu_new_vs_old": {"new": "twinhub-hub", "old": "twinhub-hub-old", "old_bin": %s, "ratio_rounds": %s}},\n' \
+      "$(jstr "$OLD_SIDECAR_BIN")" "$(jarr "$(per_round_ratio "${R[twinhub-hub:cpu_rounds]:-}" "${R[twinhub-hub-old:cpu_rounds]:-}")")"
     printf '  "tls_vs_plain": {"plain": "twinhub-hub", "tls": "twinhub-hub-tls", "both_tls": %s, "p50_ratio": %s, "p99_ratio": %s, "mb_per_s_ratio": %s, "conn_per_s_ratio": %s,\n' \
       "$([[ $HUB_TLS_MAIN == 1 ]] && echo true || echo false)" "$(jnum "${R[tls:p50]:-}")" "$(jnum "${R[tls:p99]:-}")" "$(jnum "${R[tls:mbps]:-}")" "$(jnum "${R[tls:cps]:-}")"
     printf '    "p50_ratio_rounds": %s, "p99_ratio_rounds": %s, "mb_per_s_ratio_rounds": %s,\n' \
@@ -703,18 +860,30 @@ main() {
     add_path "$n" "twinhub-sidecar direct mode, proxy watermarks high/low $wm bytes" start_twinhub_wm
   done
   add_path twinhub-hub "front sidecar -> NATS hub edge -> serving sidecar (mode hub, log level warn)$([[ $HUB_TLS_MAIN == 1 ]] && echo ', hubs with TLS (HUB_TLS=1)')" start_twinhub_hub
+  if [[ -n $OLD_SIDECAR_BIN ]]; then
+    # Runs whenever twinhub-hub runs: the comparison is its point.
+    [[ -n $PATHS_ONLY && " $PATHS_ONLY " == *" twinhub-hub "* && " $PATHS_ONLY " != *" twinhub-hub-old "* ]] &&
+      PATHS_ONLY+=" twinhub-hub-old"
+    add_path twinhub-hub-old "as twinhub-hub with OLD_SIDECAR_BIN ($OLD_SIDECAR_BIN), on a hub pair of its own" start_twinhub_hub
+  fi
   add_path twinhub-hub-tls "as twinhub-hub, on a second hub pair with TLS, client certificates and users (deploy/nats/*-secure.conf)" start_twinhub_hub
   add_path haproxy "haproxy, mode tcp, nbthread 1, maxconn 4000" start_haproxy
   add_path nginx "nginx stream, 1 worker" start_nginx
-  add_floor cnats-floor "bare cnats request/reply, requester and responder on the edge hub" same
+  add_floor cnats-floor "bare cnats request/reply, requester and responder on the edge hub, SendAsap on; MB/s: bare cnats echo of 16 KiB messages through edge" same 1
+  add_floor cnats-floor-default "bare cnats request/reply as cnats-floor with cnats's defaults (SendAsap off)" same 0
   add_floor cnats-floor-cross "bare cnats request/reply, requester on edge, responder on central" cross
   [[ -n $(active_paths) ]] || { log "no path started"; exit 1; }
 
   hub_events_mark rtt
   for ((r = 1; r <= RTT_ROUNDS; r++)); do
     log "rtt round $r/$RTT_ROUNDS"
-    for n in $(active_paths); do measure_rtt "$n"; done
-    for n in $(floor_rows); do measure_floor "$n"; done
+    if ((r % 2)); then
+      for n in $(active_paths); do measure_rtt "$n"; done
+      for n in $(floor_rows); do measure_floor "$n"; done
+    else  # even rounds in reverse: no row always measured first (see CPU/rtt in the header)
+      for n in $(floor_rows | tac); do measure_floor "$n"; done
+      for n in $(active_paths | tac); do measure_rtt "$n"; done
+    fi
   done
   hub_events_mark bulk
   for ((r = 1; r <= BULK_ROUNDS; r++)); do
@@ -749,6 +918,7 @@ main() {
   done
   summarize
   tls_ratios
+  issue13_targets
   print_tables
   [[ -z $OUT ]] || write_json "$OUT"
   log "done in $((SECONDS - t0)) s"
