@@ -89,7 +89,7 @@
 #   "1048576/262144 262144/65536": one more twinhub row per HIGH/LOW pair, named twinhub-wm<HIGH KiB>k,
 #   with that proxy.high_watermark/low_watermark; PATHS_ONLY must then name them), HUB_OPTIONS (YAML
 #   flow map given to every hub-mode sidecar, plain and TLS, as hub_options, e.g.
-#   "{direct_writes: false}"), OLD_SIDECAR_BIN (adds the twinhub-hub-old row, above), ECHO_WINDOW
+#   "{window_bytes: 1048576}"), OLD_SIDECAR_BIN (adds the twinhub-hub-old row, above), ECHO_WINDOW
 #   (the echo floor's bytes in flight, default 524288), and
 #   RTT_COUNT RTT_ROUNDS BULK_MB BULK_ROUNDS CONN_SECONDS CONN_ROUNDS CONN_CONCURRENCY HOLD_COUNT.
 # Packages for the peers: scripts/install-deps.sh --bench (haproxy, nginx, libnginx-mod-stream).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ThreadSanitizer: builds build-tsan with -fsanitize=thread and runs the unit tests and the
 # hub-mode integration tests (the code with threads: cnats callbacks handed to the loop, the
-# direct-write lane, the health and control threads). Every process the tests start is built with
+# health and control threads). Every process the tests start is built with
 # TSan too; all of them write their reports under one directory, and any report fails the run,
 # whether or not the test that started the process noticed. Races inside libzmq, cnats and libuv
 # (not built with TSan) are suppressed by tests/tsan.supp; ours never are.

@@ -218,24 +218,30 @@ TEST_CASE("ConfigLoader: mode hub without hubs is rejected", "[unit]") {
   CHECK(with_hubs.config.mode == Mode::kHub);
 }
 
-TEST_CASE("ConfigLoader: hub_options.direct_writes is on by default and takes only true or false", "[unit]") {
+TEST_CASE("ConfigLoader: hub_options.direct_writes still loads, is ignored with a warning, and takes only true or false",
+          "[unit]") {
   const std::string base =
       "mode: hub\n"
       "hubs: [{name: edge, url: nats://127.0.0.1:4223}]\n"
       "fronts: [{listen: 127.0.0.1:7140, service: echo}]\n";
   ConfigLoadResult defaults = load(base);
   REQUIRE(defaults.ok());
-  CHECK(defaults.config.hub.direct_writes);
+  CHECK(defaults.warnings.empty());
 
-  ConfigLoadResult off = load(base + "hub_options: {direct_writes: false}\n");
-  INFO(joined(off.errors));
-  REQUIRE(off.ok());
-  CHECK_FALSE(off.config.hub.direct_writes);
+  for (const char* value : {"true", "false"}) {
+    ConfigLoadResult old = load(base + "hub_options: {direct_writes: " + value + "}\n");
+    INFO(joined(old.errors));
+    REQUIRE(old.ok());
+    CHECK(old.config.hub == defaults.config.hub);  // nothing changes
+    REQUIRE(old.warnings.size() == 1);
+    CHECK(old.warnings[0].rfind("test.yaml:4:30: hub_options.direct_writes is ignored", 0) == 0);
+  }
 
   ConfigLoadResult bad = load(base + "hub_options: {direct_writes: maybe}\n");
   INFO(joined(bad.errors));
   REQUIRE(bad.errors.size() == 1);
   CHECK(hasError(bad, "test.yaml:4:30: ", "true or false"));
+  CHECK(bad.warnings.empty());
 }
 
 TEST_CASE("ConfigLoader: an unknown mode is rejected", "[unit]") {

@@ -12,7 +12,6 @@
 #include <thread>
 #include <unordered_map>
 
-#include "hub/direct_write_registry.h"
 #include "hub/session.h"
 #include "support/tcp_client.h"
 #include "support/test_servers.h"
@@ -28,28 +27,20 @@ struct Faults {
   double duplicate = 0;
   int max_delay_ticks = 0;  // random delay per message: reorders
   int hub_change_every_ticks = 0;
-  bool direct_writes = false;  // DATA frames go through DirectWriteLanes first (partly, when the socket is full)
-  int reader_pause_ms = 0;     // after every 256 KiB read, the caller pauses (at most this long) until a partial direct write
+  int reader_pause_ms = 0;  // after every 256 KiB read, the caller pauses this long: its socket fills
   uint32_t idle_timeout_ms = 0;  // SessionSettings: 0 off
   uint32_t fin_timeout_ms = 0;
   uint32_t keepalive_ms = 2000;
 };
 
 class Network;
-constexpr int kClientFramesTag = 1;
-constexpr int kServerFramesTag = 2;
 
 class FakeHost : public SessionHost, public ConnectionOwner {
  public:
   // Host 0 holds client ends, host 1 server ends.
-  FakeHost(Network& network, int index, bool direct_writes)
-      : network_(network),
-        inbox_("h" + std::to_string(index)),
-        role_(index == 0 ? SessionRole::kClient : SessionRole::kServer),
-        direct_writes_enabled_(direct_writes) {
+  FakeHost(Network& network, int index) : network_(network), inbox_("h" + std::to_string(index)) {
     frames_ = inbox_ + ".s";
   }
-  int framesTag() const { return role_ == SessionRole::kClient ? kClientFramesTag : kServerFramesTag; }
   bool publish(const std::string& subject, const std::string& reply, std::string_view data) override;
   bool hubAvailable() const override { return true; }
   const std::string& framesSubject(SessionRole) const override { return frames_; }
@@ -68,9 +59,6 @@ class FakeHost : public SessionHost, public ConnectionOwner {
   }
   HubStats& hubStats() override { return stats_; }
   void outOfFds() override {}
-  std::shared_ptr<DirectWriteLane> directWriteLane(SessionRole role, uint64_t session, int fd) override {
-    return direct_writes_enabled_ ? direct_writes.add(SessionEnd{role, session}, fd) : nullptr;
-  }
   void onConnectionClosed(FrontConnection* connection) override {
     delete connection;
     ++closed;
@@ -85,18 +73,15 @@ class FakeHost : public SessionHost, public ConnectionOwner {
   }
 
   std::unordered_map<uint64_t, Session*> sessions;
-  DirectWriteRegistry direct_writes{kClientFramesTag, kServerFramesTag, nullptr};  // swept every tick
   int ended = 0;
   int closed = 0;
 
  private:
   Network& network_;
   std::string inbox_;
-  SessionRole role_;
   std::string frames_;
   std::vector<Session*> due_;
   NullHubStats stats_;
-  bool direct_writes_enabled_;
 };
 
 class Network {
@@ -105,8 +90,8 @@ class Network {
       : context_(loop),
         faults_(faults),
         agent_(std::move(agent)),
-        client_(*this, 0, faults.direct_writes),
-        server_(*this, 1, faults.direct_writes) {
+        client_(*this, 0),
+        server_(*this, 1) {
     uv_timer_init(loop, &timer_);
     timer_.data = this;
     uv_timer_start(&timer_, onTimer, 1, 1);
@@ -145,8 +130,6 @@ class Network {
   FakeHost& server() { return server_; }
   int lost = 0;
   int hub_changes = 0;
-  int direct_frames = 0;               // written by a DirectWriteLane
-  std::atomic<int> partial_frames{0};  // of which only a prefix (the rest went through the loop)
 
  private:
   struct Message {
@@ -194,9 +177,6 @@ class Network {
     server_.flushAcks();
     const uint64_t now = uv_hrtime();
     for (FakeHost* host : {&client_, &server_}) {
-      for (const SessionEnd& end : host->direct_writes.takeSessionsWithNews()) {
-        if (auto it = host->sessions.find(end.session); it != host->sessions.end()) it->second->takeLaneNews();
-      }
       std::vector<Session*> open;
       for (auto& [id, s] : host->sessions) open.push_back(s);
       for (Session* s : open) s->tick(now);
@@ -224,24 +204,15 @@ class Network {
     }
     FakeHost& host = m.subject.rfind("h0", 0) == 0 ? client_ : server_;
     if (m.subject == host.framesSubject(SessionRole::kClient)) {
-      HubMessage message;
-      message.tag = host.framesTag();
-      message.data = HubPayload(std::move(m.data));
-      host.direct_writes.inspect(message);  // what a hub's delivery thread does first
-      if (message.consumed) {
-        ++direct_frames;
-        return;
-      }
-      auto frame = wire::decodeFrame(message.data.view(), nullptr);
+      HubPayload message(std::move(m.data));
+      auto frame = wire::decodeFrame(message.view(), nullptr);
       REQUIRE(frame);
       if (auto it = host.sessions.find(frame->header.session); it != host.sessions.end()) {
         const FrameType type = frame->header.type;
         if (type == FrameType::kOpenOk || type == FrameType::kOpenFail) {
           it->second->onOpenReply(type, frame->payload);
         } else {
-          if (message.written_directly) ++direct_frames;
-          if (message.written_directly && message.written_directly < frame->payload.size()) ++partial_frames;
-          it->second->onFrame(*frame, std::move(message.data), message.written_directly);
+          it->second->onFrame(*frame, std::move(message));
         }
       }
       return;
@@ -271,13 +242,8 @@ bool FakeHost::publish(const std::string& subject, const std::string& reply, std
   return true;
 }
 
-struct EchoRun {
-  int direct_frames;   // written by a DirectWriteLane
-  int partial_frames;  // of which only a prefix
-};
-
 // Sends `bytes` through the network to the echo server and checks every byte that comes back.
-EchoRun runEcho(const Faults& faults, size_t bytes) {
+void runEcho(const Faults& faults, size_t bytes) {
   test::EchoServer echo;
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -313,12 +279,8 @@ EchoRun runEcho(const Faults& faults, size_t bytes) {
       ok = std::equal(got.begin(), got.begin() + n, want.begin());
       received += n;
       if (faults.reader_pause_ms && received % (256 * 1024) < n) {
-        // Pause until a direct write has met the full socket (or the pause's time is up): how
-        // soon that happens is the scheduler's business, so a fixed pause would be a coin toss.
-        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(faults.reader_pause_ms);
-        while (network.partial_frames == 0 && std::chrono::steady_clock::now() < until) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
+        // A slow reader, not a synchronisation: meanwhile the socket fills and the loop queues.
+        std::this_thread::sleep_for(std::chrono::milliseconds(faults.reader_pause_ms));
       }
     }
     std::string rest;
@@ -339,7 +301,6 @@ EchoRun runEcho(const Faults& faults, size_t bytes) {
   CHECK(idle);  // both ends finished cleanly and were freed
   CHECK(uv_loop_close(&loop) == 0);
   INFO("frames lost: " << network.lost << ", hub changes: " << network.hub_changes);
-  return EchoRun{network.direct_frames, network.partial_frames};
 }
 
 // A caller sends a few bytes (and a FIN when `half_close`) to an agent that accepts and then
@@ -422,34 +383,17 @@ TEST_CASE("Session: nothing lost or duplicated across repeated hub changes", "[u
   runEcho(faults, 2 * 1024 * 1024);
 }
 
-TEST_CASE("Session: direct writes from the hub's thread keep every byte once and in order", "[unit]") {
+TEST_CASE("Session: a caller that reads slowly gets every byte once and in order", "[unit]") {
   Faults faults;
-  faults.direct_writes = true;
-  EchoRun run = runEcho(faults, 4 * 1024 * 1024);
-  CHECK(run.direct_frames > 0);
+  faults.reader_pause_ms = 50;  // its socket fills: the loop writes partly and queues the rest
+  runEcho(faults, 8 * 1024 * 1024);
 }
 
-TEST_CASE("Session: a direct write the socket takes only partly is finished by the loop", "[unit]") {
+TEST_CASE("Session: nothing lost or duplicated under loss, copies, delays and hub changes at once", "[unit]") {
   Faults faults;
-  faults.direct_writes = true;
-  faults.reader_pause_ms = 100;
-  // Whether a direct write meets a socket with some room (a partial write) or none at all (the
-  // loop takes the frame whole) is the kernel's and the scheduler's call: a loaded machine can go
-  // a whole run without a partial one. Every run is checked byte for byte; up to three runs may
-  // pass before one shows the partial write.
-  EchoRun run{};
-  for (int attempt = 0; attempt < 3 && run.partial_frames == 0; ++attempt) run = runEcho(faults, 8 * 1024 * 1024);
-  CHECK(run.direct_frames > 0);
-  CHECK(run.partial_frames > 0);
-}
-
-TEST_CASE("Session: direct writes survive loss, copies, delays and hub changes", "[unit]") {
-  Faults faults;
-  faults.direct_writes = true;
   faults.loss = 0.05;
   faults.duplicate = 0.05;
   faults.max_delay_ticks = 3;
   faults.hub_change_every_ticks = 7;
-  EchoRun run = runEcho(faults, 2 * 1024 * 1024);
-  CHECK(run.direct_frames > 0);
+  runEcho(faults, 2 * 1024 * 1024);
 }

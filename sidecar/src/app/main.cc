@@ -19,10 +19,11 @@ namespace {
 constexpr int kExitConfigInvalid = 2;
 
 // Loads `path` for --config and --check-config alike, so both refuse a file for the same
-// reasons with the same words; prints the problems (the first 50: a generated file may have
-// thousands) and returns nullopt when the file is not a valid config.
+// reasons with the same words; prints its warnings, and the problems (the first 50: a generated
+// file may have thousands), and returns nullopt when the file is not a valid config.
 std::optional<twinhub::SidecarConfig> loadOrReport(const std::string& path) {
   twinhub::ConfigLoadResult loaded = twinhub::loadConfigFile(path);
+  for (const std::string& line : loaded.warnings) std::cerr << "warning: " << line << "\n";
   if (loaded.ok()) return loaded.config;
   for (const std::string& line : twinhub::listedProblems(loaded.errors)) std::cerr << line << "\n";
   std::cerr << path << ": " << loaded.errors.size() << " problem(s)\n";

@@ -53,7 +53,6 @@ SessionRouterOptions routerOptions(const SidecarConfig& config) {
   options.hubs.suspect_after_ms = config.hub.suspect_after_ms;
   options.hubs.failback_hold_ms = config.hub.failback_hold_ms;
   options.session.window_bytes = config.hub.window_bytes;
-  options.direct_writes = config.hub.direct_writes;
   options.session.open_timeout_ms = config.hub.open_timeout_ms;
   options.session.connect_timeout_ms = config.proxy.connect_timeout_ms;
   options.session.idle_timeout_ms = config.proxy.idle_timeout_ms;
@@ -336,6 +335,7 @@ void SidecarApp::reload() {
   }
   spdlog::info("SIGHUP: reloading {}", config_path_);
   ConfigLoadResult loaded = loadConfigFile(config_path_);
+  for (const std::string& warning : loaded.warnings) spdlog::warn("{}", warning);
   SidecarConfig& next = loaded.config;
   overrides_.applyTo(next);
   if (loaded.ok() && next.mode == Mode::kHub && !router_) {

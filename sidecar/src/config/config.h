@@ -88,7 +88,6 @@ struct HubTuning {
   // and server together) instead of ~9.8 MB at 2 MiB, for bulk within noise (bench/stuck_memory.sh).
   uint32_t window_bytes = 512 * 1024;
   uint32_t open_timeout_ms = 900;    // a session that gets no answer to OPEN is closed
-  bool direct_writes = true;         // DATA frames from a hub may go to the socket from cnats's thread
   std::string subject_prefix = "th.";
   bool operator==(const HubTuning&) const = default;
 };

@@ -51,6 +51,10 @@ class Reader {
     errors_.push_back({line(mark), column(mark), boundedText(message)});
   }
   void error(const YAML::Node& node, const std::string& message) { error(node.Mark(), message); }
+  // Not a problem: the config stays valid.
+  void warning(const YAML::Node& node, const std::string& message) {
+    warnings_.push_back({line(node.Mark()), column(node.Mark()), boundedText(message)});
+  }
 
   // Reports keys of `map` that are not in `allowed`. Returns false if `map` is not a map.
   bool checkMap(const YAML::Node& map, const std::string& what, std::initializer_list<const char*> allowed) {
@@ -121,16 +125,8 @@ class Reader {
   }
 
   // Every problem, in file order, as "FILE:LINE:COL: message".
-  std::vector<std::string> takeErrors() {
-    std::stable_sort(errors_.begin(), errors_.end(),
-                     [](const Problem& a, const Problem& b) { return std::tie(a.line, a.column) < std::tie(b.line, b.column); });
-    std::vector<std::string> out;
-    for (const Problem& p : errors_) {
-      out.push_back(source_ + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": " + p.message);
-    }
-    errors_.clear();
-    return out;
-  }
+  std::vector<std::string> takeErrors() { return take(errors_); }
+  std::vector<std::string> takeWarnings() { return take(warnings_); }
 
  private:
   // yaml-cpp marks are 0-based (-1 when unknown); reports are 1-based.
@@ -142,9 +138,21 @@ class Reader {
     int column;
     std::string message;
   };
+  std::vector<std::string> take(std::vector<Problem>& problems) const {
+    std::stable_sort(problems.begin(), problems.end(),
+                     [](const Problem& a, const Problem& b) { return std::tie(a.line, a.column) < std::tie(b.line, b.column); });
+    std::vector<std::string> out;
+    for (const Problem& p : problems) {
+      out.push_back(source_ + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": " + p.message);
+    }
+    problems.clear();
+    return out;
+  }
+
   std::string source_;
   std::string base_dir_;  // "" or the config file's directory with a trailing '/'
   std::vector<Problem> errors_;
+  std::vector<Problem> warnings_;
 };
 
 // Words the structure problems (duplicate keys, a second document) for a sidecar config.
@@ -211,7 +219,14 @@ void readHubTuning(Reader& r, const YAML::Node& node, HubTuning& h) {
   if (node["failback_hold_ms"]) r.uint(node["failback_hold_ms"], "hub_options.failback_hold_ms", 0, 3600000, &h.failback_hold_ms);
   if (node["window_bytes"]) r.uint(node["window_bytes"], "hub_options.window_bytes", 65536, 1u << 30, &h.window_bytes);
   if (node["open_timeout_ms"]) r.uint(node["open_timeout_ms"], "hub_options.open_timeout_ms", 10, 600000, &h.open_timeout_ms);
-  if (node["direct_writes"]) r.boolean(node["direct_writes"], "hub_options.direct_writes", &h.direct_writes);
+  if (node["direct_writes"]) {
+    // Older files still load: hub frames are written to sockets on the loop thread now, always.
+    bool unused = false;
+    if (r.boolean(node["direct_writes"], "hub_options.direct_writes", &unused)) {
+      r.warning(node["direct_writes"], "hub_options.direct_writes is ignored: the hub data path runs on the loop "
+                                       "thread, which writes every frame to its socket; remove the key");
+    }
+  }
   if (node["subject_prefix"]) {
     if (r.string(node["subject_prefix"], "hub_options.subject_prefix", &h.subject_prefix) &&
         (h.subject_prefix.back() != '.' || !wire::isValidPublishSubject(h.subject_prefix + "x"))) {
@@ -482,6 +497,7 @@ ConfigLoadResult readRoot(Reader& r, const YAML::Node& root) {
   if (c.id.empty() && c.serve) c.id = (c.machine.empty() ? "local" : c.machine) + "." + c.serve->service;
   if (c.id.empty()) c.id = c.machine.empty() ? "twinhub-sidecar" : c.machine + ".sidecar";
   result.errors = r.takeErrors();
+  result.warnings = r.takeWarnings();
   return result;
 }
 

@@ -1,6 +1,7 @@
 // Loads and validates a sidecar config file. The only code that includes yaml-cpp.
 // Every problem is reported at once, each as "FILE:LINE:COL: message"; a key given twice in a
-// mapping and a second YAML document are problems too. Any thread.
+// mapping and a second YAML document are problems too. A key kept only so that older files load
+// (hub_options.direct_writes) is checked as before and reported as a warning. Any thread.
 #pragma once
 
 #include <string>
@@ -13,7 +14,8 @@ namespace twinhub {
 
 struct ConfigLoadResult {
   SidecarConfig config;
-  std::vector<std::string> errors;  // empty when the config is valid
+  std::vector<std::string> errors;    // empty when the config is valid
+  std::vector<std::string> warnings;  // accepted but worth saying (an ignored key), as errors are
   bool ok() const { return errors.empty(); }
 };
 

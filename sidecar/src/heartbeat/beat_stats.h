@@ -77,7 +77,6 @@ class TeeHubStats : public HubStats {
   void sessionOpenLatency(double seconds) override { inner_.sessionOpenLatency(seconds); }
   void framesResent(size_t frames, size_t bytes) override { inner_.framesResent(frames, bytes); }
   void frameDropped(const std::string& reason) override;
-  void framesWrittenDirectly(size_t frames, bool whole) override { inner_.framesWrittenDirectly(frames, whole); }
   void openRefused(const std::string& reason) override { inner_.openRefused(reason), beat_.error(); }
   void sessionClosedBy(const std::string& reason) override { inner_.sessionClosedBy(reason); }
   void hubConnectionRecreated(const std::string& hub) override { inner_.hubConnectionRecreated(hub); }

@@ -33,8 +33,6 @@ class HubStats {
   virtual void sessionClosedBy(const std::string& reason) = 0;
   // A hub connection cnats had closed for good (a server -ERR, a protocol error, given up) was made anew.
   virtual void hubConnectionRecreated(const std::string& hub) = 0;
-  // DATA frames written from the hub's delivery thread (whole, or a prefix the loop finished).
-  virtual void framesWrittenDirectly(size_t frames, bool whole) = 0;
 };
 
 class NullHubStats : public HubStats {
@@ -52,7 +50,6 @@ class NullHubStats : public HubStats {
   void openRefused(const std::string&) override {}
   void sessionClosedBy(const std::string&) override {}
   void hubConnectionRecreated(const std::string&) override {}
-  void framesWrittenDirectly(size_t, bool) override {}
 };
 
 }  // namespace twinhub

@@ -136,11 +136,8 @@ void Session::established() {
   last_heard_ns_ = last_progress_ns_ = last_sent_ns_ = last_data_ns_ = uv_hrtime();
   host_.hubStats().sessionOpened(role_);
   uv_tcp_nodelay(&socket_, 1);
-  uv_os_fd_t fd;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&socket_), &fd) == 0) lane_ = host_.directWriteLane(role_, id_, fd);
   spdlog::debug("session {:016x}: open ({} end, {})", id_, role_ == SessionRole::kClient ? "client" : "server",
                 service_);
-  maybeOpenLane();
   startReading();
 }
 
@@ -165,7 +162,6 @@ void Session::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 void Session::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<Session*>(stream->data);
   PooledBuffer* buffer = buf->base ? PooledBuffer::fromData(buf->base) : nullptr;
-  if (nread > 0 && !self->ended_) self->takeLaneNews();  // the last answer's turn ends first
   if (nread > 0 && !self->ended_) {
     const auto length = static_cast<size_t>(nread);
     if (self->role_ == SessionRole::kClient) {
@@ -190,7 +186,6 @@ void Session::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
 }
 
 void Session::sendSequenced(FrameType type, std::string_view payload) {
-  if (lane_) absorbLane(lane_->progress());
   const uint64_t seq = next_seq_++;
   noteData(type);
   Outgoing out{seq, wire::encodeFrame(header(type, seq), payload), payload.size()};
@@ -209,7 +204,6 @@ void Session::sendSequenced(FrameType type, std::string_view payload) {
 }
 
 void Session::sendControl(FrameType type, std::string_view payload) {
-  if (lane_) absorbLane(lane_->progress());
   acked_written_seq_ = written_seq_;
   written_since_ack_ = 0;
   transmit(wire::encodeFrame(header(type, 0), payload));
@@ -223,7 +217,6 @@ void Session::transmit(const std::string& frame) {
 }
 
 void Session::resendUnacked() {
-  if (lane_) absorbLane(lane_->progress());
   size_t frames = 0, bytes = 0;
   for (Outgoing& out : unacked_) {
     if (out.seq <= peer_recv_seq_) continue;
@@ -264,43 +257,25 @@ void Session::handleAcks(uint64_t recv_seq, uint64_t written_seq) {
   }
 }
 
-void Session::onFrame(const wire::Frame& frame, HubPayload&& message, size_t written_directly) {
+void Session::onFrame(const wire::Frame& frame, HubPayload&& message) {
   if (ended_ || phase_ != Phase::kOpen) return;
-  takeLaneNews();
-  if (ended_) return;
   handleAcks(frame.header.recv_seq, frame.header.written_seq);
-  if (written_directly > 0) {
-    onPartialDirectWrite(frame, std::move(message), written_directly);
-    maybeFinish();
-    return;
-  }
   switch (frame.header.type) {
     case FrameType::kData:
     case FrameType::kFin:
-      // The loop may write now: the lane stops first, and what it did counts.
-      if (lane_ && absorbLane(lane_->close())) {
-        // A partly written frame is on its way here: nothing may go to the socket before its
-        // rest. The sender re-sends this one.
-        host_.hubStats().frameDropped("out_of_order");
-        host_.ackDue(this);
-        return;
-      }
       if (frame.header.seq <= recv_seq_) {
         host_.hubStats().frameDropped("duplicate");
         host_.ackDue(this);  // the sender is re-sending: tell it where we are
-        maybeOpenLane();
         return;
       }
       if (frame.header.seq > recv_seq_ + 1) {
         host_.hubStats().frameDropped("out_of_order");
         host_.ackDue(this);
-        maybeOpenLane();
         return;
       }
       recv_seq_ = frame.header.seq;
       noteData(frame.header.type);
       deliver(frame, std::move(message));
-      maybeOpenLane();
       break;
     case FrameType::kRst:
       host_.hubStats().sessionClosedBy("peer_reset");
@@ -321,57 +296,34 @@ void Session::deliver(const wire::Frame& frame, HubPayload&& message) {
     if (rc != 0) end(std::string("shutdown: ") + uv_strerror(rc), true, true);
     return;
   }
-  countDelivered(frame.payload.size(), uv_hrtime());
-  writeToSocket(frame, std::move(message), 0);
+  countDelivered(frame.payload.size());
+  writeToSocket(frame, std::move(message));
 }
 
-void Session::countDelivered(size_t length, uint64_t when_ns) {
+void Session::countDelivered(size_t length) {
   if (role_ != SessionRole::kClient) return;
   stats_->bytesDownstream(length);
   if (turn_started_ns_ != 0) {
-    const uint64_t turn = when_ns > turn_started_ns_ ? when_ns - turn_started_ns_ : 0;
+    const uint64_t now = uv_hrtime();
+    const uint64_t turn = now > turn_started_ns_ ? now - turn_started_ns_ : 0;
     stats_->turnCompleted(static_cast<double>(turn) / 1e9);
     turn_started_ns_ = 0;
   }
 }
 
-void Session::takeLaneNews() {
-  if (!lane_ || ended_ || phase_ != Phase::kOpen) return;
-  const DirectWriteLane::News news = lane_->takeNews();
-  if (news.frames == 0) return;
-  host_.hubStats().framesWrittenDirectly(news.frames, true);
-  last_data_ns_ = uv_hrtime();
-  countDelivered(news.bytes, news.first_write_ns);
-  absorbLane(lane_->progress());
-  handleAcks(news.peer_recv_seq, news.peer_written_seq);
-  noteWritten(news.frames);
-}
-
-void Session::onPartialDirectWrite(const wire::Frame& frame, HubPayload&& message, size_t written) {
-  const uint64_t seq = frame.header.seq;
-  countDelivered(frame.payload.size(), uv_hrtime());
-  absorbLane(lane_->progress());
-  host_.hubStats().framesWrittenDirectly(1, false);
-  // The socket took only a prefix and the lane closed itself: the rest goes first, from here.
-  recv_seq_ = std::max(recv_seq_, seq);
-  last_data_ns_ = uv_hrtime();
-  writeToSocket(frame, std::move(message), written);
-  lane_->partialTaken();
-  if (!ended_) maybeOpenLane();
-}
-
-void Session::writeToSocket(const wire::Frame& frame, HubPayload&& message, size_t done) {
+void Session::writeToSocket(const wire::Frame& frame, HubPayload&& message) {
   const uint64_t seq = frame.header.seq;
   const size_t length = frame.payload.size();
   const size_t offset = static_cast<size_t>(frame.payload.data() - message.view().data());
-  if (socket_queued_ == 0 && done < length) {
-    uv_buf_t rest = uv_buf_init(const_cast<char*>(frame.payload.data()) + done, static_cast<unsigned>(length - done));
-    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&socket_), &rest, 1);
+  size_t done = 0;
+  if (socket_queued_ == 0 && length > 0) {
+    uv_buf_t all = uv_buf_init(const_cast<char*>(frame.payload.data()), static_cast<unsigned>(length));
+    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&socket_), &all, 1);
     if (n < 0 && n != UV_EAGAIN) {
       end(std::string("write: ") + uv_strerror(n), true, true);
       return;
     }
-    if (n > 0) done += static_cast<size_t>(n);
+    if (n > 0) done = static_cast<size_t>(n);
   }
   if (done == length) {
     written(seq);
@@ -401,7 +353,6 @@ void Session::onWrite(uv_write_t* req, int status) {
     return;
   }
   self->written(seq);
-  self->maybeOpenLane();
 }
 
 void Session::onShutdown(uv_shutdown_t* req, int status) {
@@ -417,12 +368,8 @@ void Session::onShutdown(uv_shutdown_t* req, int status) {
 
 void Session::written(uint64_t seq) {
   written_seq_ = std::max(written_seq_, seq);
-  noteWritten(1);
-}
-
-void Session::noteWritten(size_t frames) {
   if (written_seq_ > acked_written_seq_) {  // else a frame we sent already told the peer
-    written_since_ack_ += frames;
+    ++written_since_ack_;
     const size_t urgent_frames = std::max<size_t>(1, settings_.window_bytes / 4 / wire::kDataFramePayload);
     if (written_since_ack_ >= urgent_frames) {
       flushAck();
@@ -436,18 +383,6 @@ void Session::noteWritten(size_t frames) {
 void Session::flushAck() {
   if (ended_ || phase_ != Phase::kOpen) return;
   sendControl(FrameType::kAck, {});
-}
-
-bool Session::absorbLane(const DirectWriteLane::Progress& progress) {
-  // A partly written frame is not the loop's yet: its rest arrives with the frame's message.
-  recv_seq_ = std::max(recv_seq_, progress.partial ? progress.accepted - 1 : progress.accepted);
-  written_seq_ = std::max(written_seq_, progress.written);
-  return progress.partial;
-}
-
-void Session::maybeOpenLane() {
-  if (!lane_ || ended_ || phase_ != Phase::kOpen || socket_queued_ != 0 || peer_fin_seq_ != 0) return;
-  lane_->open(recv_seq_ + 1);
 }
 
 // ---- lifetime ------------------------------------------------------------------------------
@@ -526,10 +461,6 @@ void Session::abort() { end("aborted", true, true); }
 
 void Session::end(const std::string& why, bool send_rst, bool reset_socket) {
   if (ended_) return;
-  if (lane_) {
-    lane_->detach();  // no direct write from here on; what it did counts for TIME_WAIT
-    absorbLane(lane_->progress());
-  }
   const bool was_open = phase_ == Phase::kOpen;
   if (send_rst && !peer_subject_.empty()) sendControl(FrameType::kRst, why);
   ended_ = true;

@@ -11,8 +11,8 @@
 // - a socket error or reset sends RST and resets the other end.
 //
 // Heap-allocated; its owner (a Front for client ends, the SessionRouter for server ends) deletes
-// it from onConnectionClosed once its socket is closed. Loop thread only; its DirectWriteLane
-// (direct_write_lane.h) is what a hub delivery thread may touch, under the lane's lock.
+// it from onConnectionClosed once its socket is closed. Loop thread only: frames from the hubs
+// reach it on the loop, and only the loop writes its socket.
 #pragma once
 
 #include <uv.h>
@@ -23,7 +23,6 @@
 #include <string>
 
 #include "common/net_address.h"
-#include "hub/direct_write_lane.h"
 #include "hub/hub_payload.h"
 #include "hub/hub_stats.h"
 #include "proxy/front_connection.h"
@@ -65,9 +64,6 @@ class SessionHost {
   virtual void ackDue(Session* session) = 0;
   // The session is over (its socket may still be closing): forget its id.
   virtual void sessionEnded(Session* session) = 0;
-  // A lane for writing this session's DATA frames from the hub's delivery thread (see
-  // direct_write_lane.h), or nullptr: every frame then goes through the loop.
-  virtual std::shared_ptr<DirectWriteLane> directWriteLane(SessionRole role, uint64_t session, int fd) = 0;
   virtual HubStats& hubStats() = 0;
   // A server end could not get a socket for the agent (EMFILE, ENFILE): counted and logged.
   virtual void outOfFds() = 0;
@@ -107,17 +103,14 @@ class Session : public FrontConnection {
   void onDuplicateOpen();
 
   // A frame for this session. `message` holds the encoded frame (`frame` points into it); DATA
-  // payloads go into socket writes without a copy. `written_directly`: payload bytes the direct
-  // write lane already wrote to the socket.
-  void onFrame(const wire::Frame& frame, HubPayload&& message, size_t written_directly = 0);
+  // payloads go into socket writes without a copy.
+  void onFrame(const wire::Frame& frame, HubPayload&& message);
   // The active hub changed: re-send what the peer has not received.
   void onHubChanged();
   // Periodic: OPEN and connect deadlines, retransmission, keepalive, peer timeout.
   void tick(uint64_t now_ns);
   // Sends the pending acknowledgement now (ack timer).
   void flushAck();
-  // Takes in the frames the direct write lane wrote whole (acks, stats, acknowledgements due).
-  void takeLaneNews();
   bool ackQueued() const { return ack_queued_; }
   void setAckQueued(bool queued) { ack_queued_ = queued; }
 
@@ -145,14 +138,9 @@ class Session : public FrontConnection {
   void resendUnacked();
   void handleAcks(uint64_t recv_seq, uint64_t written_seq);
   void deliver(const wire::Frame& frame, HubPayload&& message);
-  void onPartialDirectWrite(const wire::Frame& frame, HubPayload&& message, size_t written);
-  void countDelivered(size_t length, uint64_t when_ns);
-  void noteWritten(size_t frames);
-  // Writes payload bytes [done, end) of `frame`, queueing what the socket does not take at once.
-  void writeToSocket(const wire::Frame& frame, HubPayload&& message, size_t done);
-  // Takes in what the direct write lane did; true while a partly written frame waits for the loop.
-  bool absorbLane(const DirectWriteLane::Progress& progress);
-  void maybeOpenLane();
+  void countDelivered(size_t length);
+  // Writes `frame`'s payload, queueing what the socket does not take at once.
+  void writeToSocket(const wire::Frame& frame, HubPayload&& message);
   void written(uint64_t seq);
   // A DATA or FIN frame went out or came in: the session is not idle; a FIN starts the fin timeout.
   void noteData(wire::FrameType type);
@@ -205,8 +193,6 @@ class Session : public FrontConnection {
   uint64_t peer_fin_seq_ = 0;
   bool shutdown_done_ = false;
   bool ack_queued_ = false;
-
-  std::shared_ptr<DirectWriteLane> lane_;
 
   bool socket_closing_ = false;
   bool ended_ = false;

@@ -38,22 +38,17 @@ SessionRouter::SessionRouter(ProxyContext& context, LoopExecutor& executor, std:
     : context_(context),
       options_(std::move(options)),
       stats_(stats),
-      direct_writes_(kClientFramesTag, kServerFramesTag,
-                     [this, &executor] { executor.post([this] { startLaneSweep(); }); }),
       server_stats_(std::make_shared<NullFrontStats>()) {
   inbox_ = wire::inboxSubject(options_.subject_prefix, options_.sidecar_id, randomNonce());
   client_frames_ = wire::clientFramesSubject(inbox_);
   server_frames_ = wire::serverFramesSubject(inbox_);
   options_.hubs.inbox = inbox_;
   for (HubOptions& hub : hubs) hub.client_name = options_.sidecar_id + "@" + hub.name;
-  hub_set_ = std::make_unique<HubSet>(context_.loop, executor, std::move(hubs), options_.hubs, *this, stats_,
-                                      &direct_writes_);
+  hub_set_ = std::make_unique<HubSet>(context_.loop, executor, std::move(hubs), options_.hubs, *this, stats_);
   uv_timer_init(context_.loop, &tick_timer_);
   uv_timer_init(context_.loop, &ack_timer_);
-  uv_timer_init(context_.loop, &lane_sweep_timer_);
   tick_timer_.data = this;
   ack_timer_.data = this;
-  lane_sweep_timer_.data = this;
 }
 
 SessionRouter::~SessionRouter() { stop(); }
@@ -75,7 +70,6 @@ void SessionRouter::stop() {
   for (Session* session : openSessions()) session->abort();
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&ack_timer_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&lane_sweep_timer_), nullptr);
   hub_set_->stop();
 }
 
@@ -184,7 +178,7 @@ void SessionRouter::handleSessionFrame(SessionRole role, HubMessage&& message) {
     if (type == FrameType::kOpenOk || type == FrameType::kOpenFail) {
       it->second->onOpenReply(type, frame->payload);
     } else {
-      it->second->onFrame(*frame, std::move(message.data), message.written_directly);
+      it->second->onFrame(*frame, std::move(message.data));
     }
     return;
   }
@@ -299,13 +293,8 @@ void SessionRouter::onAckTimer(uv_timer_t* timer) {
   }
 }
 
-std::shared_ptr<DirectWriteLane> SessionRouter::directWriteLane(SessionRole role, uint64_t session, int fd) {
-  return options_.direct_writes ? direct_writes_.add(SessionEnd{role, session}, fd) : nullptr;
-}
-
 void SessionRouter::sessionEnded(Session* session) {
   table(session->role()).erase(session->id());
-  direct_writes_.remove(SessionEnd{session->role(), session->id()});
   if (session->ackQueued()) {
     ack_due_.erase(std::remove(ack_due_.begin(), ack_due_.end(), session), ack_due_.end());
     session->setAckQueued(false);
@@ -313,33 +302,6 @@ void SessionRouter::sessionEnded(Session* session) {
   endedTable(session->role())[session->id()] = Ended{session->recvSeq(), session->writtenSeq(),
                                                      uv_hrtime() + options_.time_wait_ms * kNsPerMs,
                                                      session->peerSubject()};
-}
-
-namespace {
-constexpr uint64_t kLaneSweepMs = 1;
-constexpr int kLaneSweepIdleLimit = 20;  // stop after this many empty sweeps
-}  // namespace
-
-void SessionRouter::startLaneSweep() {
-  if (stopped_) return;
-  lane_sweep_idle_ = 0;
-  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&lane_sweep_timer_))) {
-    uv_timer_start(&lane_sweep_timer_, onLaneSweep, kLaneSweepMs, kLaneSweepMs);
-  }
-}
-
-void SessionRouter::onLaneSweep(uv_timer_t* timer) {
-  auto* self = static_cast<SessionRouter*>(timer->data);
-  const std::vector<SessionEnd> ids = self->direct_writes_.takeSessionsWithNews();
-  for (const SessionEnd& end : ids) {
-    Sessions& sessions = self->table(end.role);
-    if (auto it = sessions.find(end.session); it != sessions.end()) it->second->takeLaneNews();
-  }
-  if (!ids.empty()) {
-    self->lane_sweep_idle_ = 0;
-  } else if (++self->lane_sweep_idle_ >= kLaneSweepIdleLimit && !self->direct_writes_.sweepIdle()) {
-    uv_timer_stop(timer);  // news from now on asks for a new sweep
-  }
 }
 
 void SessionRouter::onTick(uv_timer_t* timer) {

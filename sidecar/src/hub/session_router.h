@@ -13,8 +13,8 @@
 // Everything a peer sends is hostile until checked: subjects it names are validated before they
 // are published to (a bad one would cut this sidecar off a hub), and server sessions are capped.
 //
-// Loop thread only, except its DirectWriteRegistry, which cnats's delivery threads consult for
-// DATA frames they may write to a session's socket themselves.
+// Loop thread only: the HubSet hands every message to it on the loop, and sessions write their
+// sockets from there.
 #pragma once
 
 #include <uv.h>
@@ -27,7 +27,6 @@
 #include <vector>
 
 #include "common/throttled_log.h"
-#include "hub/direct_write_registry.h"
 #include "hub/hub_set.h"
 #include "hub/session.h"
 #include "proxy/front.h"
@@ -42,7 +41,6 @@ struct SessionRouterOptions {
   SessionSettings session;
   uint32_t tick_ms = 20;
   uint32_t time_wait_ms = 30000;
-  bool direct_writes = true;  // DirectWriteLanes for open sessions (see direct_write_lane.h)
   // Server sessions at once; OPENs over it are refused at once. Each costs a socket to the agent.
   uint32_t max_server_sessions = 4096;
 };
@@ -89,7 +87,6 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   std::string serviceOpenSubject(const std::string& service) const override;
   void ackDue(Session* session) override;
   void sessionEnded(Session* session) override;
-  std::shared_ptr<DirectWriteLane> directWriteLane(SessionRole role, uint64_t session, int fd) override;
   HubStats& hubStats() override { return stats_; }
   void outOfFds() override;
 
@@ -109,10 +106,6 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
 
   static void onTick(uv_timer_t* timer);
   static void onAckTimer(uv_timer_t* timer);
-  // Direct write lanes' news (see direct_write_registry.h): swept every kLaneSweepMs while it
-  // comes in, so the loop is not woken once per frame written on a delivery thread.
-  static void onLaneSweep(uv_timer_t* timer);
-  void startLaneSweep();
   void handleSessionFrame(SessionRole role, HubMessage&& message);
   void answerEnded(SessionRole role, const wire::Frame& frame, const Ended& ended);
   void refuseOpen(const std::string& client_frames, uint64_t session, const char* reason, const char* why);
@@ -129,7 +122,6 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   std::string inbox_;
   std::string client_frames_;
   std::string server_frames_;
-  DirectWriteRegistry direct_writes_;  // before hub_set_: cnats's threads use it until the hubs stop
   std::unique_ptr<HubSet> hub_set_;
   Sessions clients_;
   Sessions servers_;
@@ -141,8 +133,6 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   std::shared_ptr<FrontStats> server_stats_;
   uv_timer_t tick_timer_;
   uv_timer_t ack_timer_;
-  uv_timer_t lane_sweep_timer_;
-  int lane_sweep_idle_ = 0;  // sweeps in a row that found no news
   std::optional<std::string> service_;
   NetAddress agent_;
   bool serving_ = false;

@@ -64,7 +64,6 @@ struct Metrics::Families {
         resent_frames(BuildCounter().Name("twinhub_session_resent_frames_total").Help("Frames sent again after a hub change or timeout").Register(r)),
         resent_bytes(BuildCounter().Name("twinhub_session_resent_bytes_total").Help("Payload bytes sent again after a hub change or timeout").Register(r)),
         frames_dropped(BuildCounter().Name("twinhub_frames_dropped_total").Help("Frames dropped, by reason (malformed, duplicate, out_of_order, unknown_session, late, ended_session, bad_subject)").Register(r)),
-        frames_direct(BuildCounter().Name("twinhub_frames_written_direct_total").Help("DATA frames written to the socket from the hub's delivery thread, by result (whole; partial: the loop wrote the rest)").Register(r)),
         opens_refused(BuildCounter().Name("twinhub_session_opens_refused_total").Help("OPENs this sidecar refused as a server, by reason (capacity, fd_limit, not_serving)").Register(r)),
         sessions_closed_by(BuildCounter().Name("twinhub_sessions_closed_total").Help("Hub sessions ended by a timeout or the peer, by reason (idle_timeout, fin_timeout, peer_timeout, peer_reset)").Register(r)),
         desired_changes(BuildCounter().Name("twinhub_desired_state_changes_total").Help("Desired state changes applied, by action (apply, confirm, revert: a provisional flip not confirmed by its deadline, expired: arrived after its deadline)").Register(r)),
@@ -98,7 +97,6 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>& resent_frames;
   prometheus::Family<prometheus::Counter>& resent_bytes;
   prometheus::Family<prometheus::Counter>& frames_dropped;
-  prometheus::Family<prometheus::Counter>& frames_direct;
   prometheus::Family<prometheus::Counter>& opens_refused;
   prometheus::Family<prometheus::Counter>& sessions_closed_by;
   prometheus::Family<prometheus::Counter>& desired_changes;
@@ -210,9 +208,6 @@ class PrometheusHubStats : public HubStats {
     f_.sessions_closed_by.Add({{"reason", reason}}).Increment();
   }
   void hubConnectionRecreated(const std::string& hub) override { f_.hub_recreated.Add({{"hub", hub}}).Increment(); }
-  void framesWrittenDirectly(size_t frames, bool whole) override {
-    f_.frames_direct.Add({{"result", whole ? "whole" : "partial"}}).Increment(static_cast<double>(frames));
-  }
 
  private:
   Metrics::Families& f_;
