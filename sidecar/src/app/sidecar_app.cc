@@ -76,6 +76,7 @@ SidecarApp::SidecarApp(SidecarConfig config, std::string config_path, ConfigOver
   uv_signal_init(&loop_, &sighup_);
   uv_timer_init(&loop_, &drain_timer_);
   trimmer_ = std::make_unique<MemoryTrimmer>(&loop_, kMemoryTrimIntervalMs);
+  turn_monitor_ = std::make_unique<LoopTurnMonitor>(&loop_, metrics_.loopTurnStats());
   for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) s->data = this;
   drain_timer_.data = this;
 }
@@ -462,6 +463,7 @@ void SidecarApp::closeAll() {
   if (router_) router_->stop();
   if (executor_) executor_->close();
   trimmer_->close();
+  turn_monitor_->close();
 }
 
 }  // namespace twinhub

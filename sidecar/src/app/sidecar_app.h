@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "common/loop_executor.h"
+#include "common/loop_turn_monitor.h"
 #include "common/memory_trimmer.h"
 #include "common/status.h"
 #include "config/config.h"
@@ -95,6 +96,7 @@ class SidecarApp {
   uv_signal_t sighup_;
   uv_timer_t drain_timer_;
   std::unique_ptr<MemoryTrimmer> trimmer_;
+  std::unique_ptr<LoopTurnMonitor> turn_monitor_;
   uint64_t drain_deadline_ns_ = 0;
   bool draining_ = false;
   bool aborted_ = false;

@@ -3,8 +3,8 @@
 // tell which hub carried what. A change of the agent's health is published at once (beatNow), so
 // alerts do not wait for the next interval.
 //
-// Never blocks: HubSet::publishOn hands each copy to that hub's worker thread, so a frozen hub
-// delays only its own copies. Loop thread only.
+// Never blocks: HubSet::publishOn appends each copy to that hub's connection buffer, written at
+// the loop's next turn, and only while that hub is up. Loop thread only.
 #pragma once
 
 #include <uv.h>

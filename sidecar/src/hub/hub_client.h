@@ -1,37 +1,43 @@
-// HubClient: one sidecar's connection to one hub (a nats-server), kept up all the time.
+// HubClient: one sidecar's connection to one hub (a nats-server), kept up all the time, with its
+// data path on the sidecar's loop thread.
 //
-// cnats runs with its own threads: its callbacks (messages, disconnect, reconnect) are handed to
-// the loop through a LoopExecutor, and every call into cnats that could block (connect,
-// publish, subscribe) runs on this client's worker thread, fed by a queue. So the loop never
-// waits for a hub, not even a frozen one: a frozen hub only stalls its own worker.
+// The connection runs in cnats's event-loop mode (NatsLoopAdapter): the loop reads and parses the
+// socket, drains the synchronous subscriptions right after each read, hands every message to the
+// listener, and publishes by appending to cnats's buffer, written out at the loop's next turn. So
+// a frame crosses no thread, and every socket of the sidecar is touched by the loop thread only.
 //
-// One exception keeps round trips short: while the hub is known healthy (setFastPublish) and the
-// worker is idle with nothing queued, a small publish goes out at once from the caller's thread.
-// It cannot block for long: the kernel takes small frames at once unless the hub stopped reading,
-// which the hub's state catches within its suspect time, and the write deadline bounds the rest.
+// What could block stays off the loop, on this client's worker thread:
+// - connecting (TCP, TLS, the handshake: up to the connect timeout against a frozen hub) and
+//   subscribing happen on a connection the loop does not know yet, or through the worker;
+// - closing and destroying (a close with unsent data waits up to 500 ms for the hub) happen after
+//   the loop has let go of the connection;
+// - cnats's own reconnection is off: its reconnect thread would hold the connection's lock through
+//   a whole connect, and a publish from the loop would wait behind it. A lost connection is
+//   closed by cnats, and the worker makes a new one (after a short pause), with the same
+//   subscriptions. The loop publishes only while the adapter says the socket is attached. A fresh
+//   connection also means a fresh protocol parser (nats.c issue 1007: event-loop mode does not
+//   reset it across reconnects).
+// - A connection cnats closes for a server error (an unknown -ERR, auth) is replaced the same way,
+//   after a pause that grows while it keeps happening, so one bad message cannot cut the sidecar
+//   off a hub.
 //
-// cnats reconnects by itself after a lost socket, but closes a connection for good on a server
-// -ERR it does not know (e.g. "maximum control line exceeded"), an auth error, or when it gives
-// up. Whatever closes it, the worker makes a new connection (after a short, growing pause) and
-// renews the subscriptions, so one bad message cannot cut the sidecar off a hub.
-//
-// Create, use and destroy on the loop thread. Listener calls arrive on the loop thread.
+// Loop thread only (but the destructor joins the worker, which may take up to a connect timeout).
 #pragma once
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
+#include <uv.h>
+
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <variant>
+#include <vector>
 
 #include "common/loop_executor.h"
+#include "common/loop_thread_check.h"
+#include "common/tuning_defaults.h"
+#include "common/worker_thread.h"
 #include "hub/hub_payload.h"
 #include "nats_security/hub_security.h"
 
@@ -43,13 +49,16 @@ namespace twinhub {
 struct HubOptions {
   std::string name;
   std::string url;
-  uint32_t ping_interval_ms = 100;  // a frozen hub shows after ~max_pings_out intervals
-  uint32_t max_pings_out = 2;
-  uint32_t reconnect_wait_ms = 100;
-  uint32_t write_deadline_ms = 500;  // a publish to a frozen hub fails after this
+  uint32_t ping_interval_ms = defaults::kPingIntervalMs;
+  uint32_t max_pings_out = defaults::kMaxPingsOut;
+  uint32_t reconnect_wait_ms = 100;  // pause before a new connection after one was lost
+  uint32_t connect_timeout_ms = 1000;
+  // TLS only: a write to a hub that stopped reading fails after this (OpenSSL makes cnats wait
+  // for the socket inside the write; plain writes never wait).
+  uint32_t write_deadline_ms = 500;
   std::string client_name;
   // TLS and credentials, read from their files at each new connection (so a rotated certificate
-  // is used by the next one; see recreateConnection()).
+  // is used by the next one; see renewConnection()).
   nats_security::HubSecurity security;
 };
 
@@ -59,26 +68,14 @@ struct HubMessage {
   std::string reply;
   HubPayload data;
   bool no_responders = false;  // the hub's answer to an OPEN nobody serves
-  size_t written_directly = 0;  // payload bytes an inspector already wrote to a session's socket
-  bool consumed = false;        // an inspector finished it: not handed to the loop
-};
-
-// Sees every message on cnats's delivery thread, before the hand-off to the loop (see
-// direct_write_registry.h); only tag and data are filled in at that point. Must be thread-safe
-// and must not block.
-class HubMessageInspector {
- public:
-  virtual void inspect(HubMessage& message) = 0;
-
- protected:
-  ~HubMessageInspector() = default;
 };
 
 class HubClientListener {
  public:
+  // A connection is up, subscribed to what was asked for.
   virtual void onHubConnected(size_t hub) = 0;
   virtual void onHubDisconnected(size_t hub) = 0;
-  // cnats closed the connection for good (`why` from its last error); a new one is on its way.
+  // The hub closed the connection for an error (`why`), not a lost socket; a new one is on its way.
   virtual void onHubRecreating(size_t hub, const std::string& why) = 0;
   virtual void onHubMessage(size_t hub, HubMessage&& message) = 0;
 
@@ -88,9 +85,8 @@ class HubClientListener {
 
 class HubClient {
  public:
-  HubClient(size_t index, HubOptions options, LoopExecutor& executor, HubClientListener& listener,
-            HubMessageInspector* inspector = nullptr);
-  ~HubClient();  // closes the connection and waits (bounded) for cnats to stop calling back
+  HubClient(size_t index, HubOptions options, uv_loop_t* loop, LoopExecutor& executor, HubClientListener& listener);
+  ~HubClient();
   HubClient(const HubClient&) = delete;
   HubClient& operator=(const HubClient&) = delete;
 
@@ -99,72 +95,66 @@ class HubClient {
 
   // Starts connecting in the background; retries until the hub answers.
   void start();
-  // Subscribes `subject` (a queue subscription when `queue` is not empty); messages come to the
-  // listener with `tag`. cnats renews subscriptions after a reconnect.
+  // Subscribes `subject` (a queue subscription when `queue` is not empty) on this connection and
+  // every later one; messages come to the listener with `tag`.
   void subscribe(int tag, const std::string& subject, const std::string& queue);
   void unsubscribe(int tag);
-  void publish(std::string subject, std::string reply, std::string_view data);
-  // Drops queued publishes (the hub is down: they will be re-sent elsewhere).
-  void discardPending();
-  // Closes the connection (after what is queued) and makes a new one, which reads the TLS and
-  // credential files again: how a rotated certificate comes into use (SIGHUP). The hub goes down
-  // and up like after a lost connection, so sessions move to another hub meanwhile.
+  // Queues a message on the connection; false (nothing sent) while no connection is up.
+  bool publish(const std::string& subject, const std::string& reply, std::string_view data);
+  bool connected() const;
+  // Closes the connection and makes a new one, which reads the TLS and credential files again:
+  // how a rotated certificate comes into use (SIGHUP). The hub goes down and up like after a lost
+  // connection, so sessions move to another hub meanwhile.
   void renewConnection();
-  // Allows small publishes from the caller's thread when the worker is idle (see above).
-  void setFastPublish(bool enabled);
-  uint64_t publishFailures() const { return publish_failures_.load(); }
+  uint64_t publishFailures() const { return publish_failures_; }
 
-  // What cnats's threads reach through callback closures (defined in the .cc).
-  struct Callbacks;
-
- private:
-  struct Publish {
-    std::string subject, reply, data;
-  };
-  struct Subscribe {
+  struct Subscription {
     int tag = 0;
     std::string subject, queue;
   };
-  struct Unsubscribe {
-    int tag = 0;
+  // One natsConnection with its adapter and subscriptions (defined in the .cc).
+  struct Connection;
+  // What cnats's callback thread reaches: the client while it lives (loop thread only).
+  struct Link {
+    HubClient* client = nullptr;
   };
-  struct Recreate {};
-  struct Renew {};
-  using Command = std::variant<Publish, Subscribe, Unsubscribe, Recreate, Renew>;
+  // Loop, through Link: cnats closed connection `generation` (status: its last error).
+  void closed(uint64_t generation, int status, const std::string& why);
 
-  void run();
-  // Creates the connection (cnats retries in the background while the hub is unreachable);
-  // false when cnats refused outright, and a Recreate is queued.
-  bool connect();
-  void execute(Command& command);
-  void subscribeNow(const Subscribe& subscribe);
-  // The worker's answer to a connection cnats closed: forget it, wait, connect anew, subscribe again.
-  void recreate();
-  // From cnats's closed callback: queue a Recreate unless this client is stopping.
-  void connectionClosed();
-  // Waits on wake_ for `ms` or until stopping; false when stopping.
-  bool pause(uint32_t ms);
-  void sendPublish(const std::string& subject, const std::string& reply, std::string_view data);
+ private:
+  // Worker: connects (after `pause_ms`), retrying until it works or the client stops, and hands the
+  // subscribed connection to the loop.
+  void connectInBackground(uint32_t pause_ms);
+  std::unique_ptr<Connection> connectOnce(const std::map<int, Subscription>& wanted, std::string* error);
+  // Loop: what the worker hands back.
+  void install(std::shared_ptr<Connection> connection);
+  void subscribed(uint64_t generation, int tag, natsSubscription* handle);
+  // Loop: lets go of the live connection (stops polling, hands it to the worker to destroy).
+  void retire();
+  void requestSubscription(const Subscription& subscription);
+  // Delivers what the subscriptions hold; runs after every read event.
+  void drain();
+  // Runs `task` on the worker; during a drain only once the drain is over (it may destroy a
+  // subscription being drained).
+  void handOver(std::function<void()> task);
 
   const size_t index_;
   const HubOptions options_;
-  std::shared_ptr<Callbacks> callbacks_;
+  uv_loop_t* const loop_;
+  LoopExecutor& executor_;
+  HubClientListener& listener_;
+  LoopThreadCheck loop_thread_;
+  std::shared_ptr<Link> link_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Command> commands_;
-  bool stopping_ = false;
-  bool worker_busy_ = false;  // executing a command outside the lock
-  bool fast_publish_ = false;
-  std::thread worker_;
-
-  // Set once by the worker under mutex_; used by the worker, and under mutex_ by fast publishes.
-  natsConnection* connection_ = nullptr;
-  std::map<int, natsSubscription*> subscriptions_;
-  std::map<int, Subscribe> wanted_;  // every subscription asked for: renewed on a new connection
-  uint32_t recreate_pause_ms_ = 0;   // grows while connections keep being closed
-  std::chrono::steady_clock::time_point last_recreate_{};
-  std::atomic<uint64_t> publish_failures_{0};
+  std::map<int, Subscription> wanted_;  // every subscription asked for
+  std::shared_ptr<Connection> live_;     // the connection the loop drives, if any
+  uint64_t next_generation_ = 1;         // worker: numbers connections
+  bool draining_ = false;
+  std::vector<std::function<void()>> handovers_;  // held back while draining
+  uint32_t recreate_pause_ms_ = 0;       // grows while the hub keeps closing connections
+  uint64_t last_recreate_ns_ = 0;
+  uint64_t publish_failures_ = 0;
+  WorkerThread worker_;  // last: joined first, before the members its tasks use go
 };
 
 // Stops cnats's library threads; call once at exit, after every HubClient is gone.

@@ -1,6 +1,6 @@
 // HubPayload: the bytes of one message received from a hub, kept without a copy. It owns either
 // cnats's message (freed when the payload dies) or a string (tests, messages made locally), and
-// is handed from cnats's delivery thread to the loop and on into socket writes as is.
+// is handed from the subscription it was drained from into socket writes as is.
 #pragma once
 
 #include <memory>

@@ -13,24 +13,15 @@ constexpr int kProbeTag = -1;
 constexpr uint64_t kNsPerMs = 1000000;
 }  // namespace
 
-const char* hubStateName(HubState state) {
-  switch (state) {
-    case HubState::kDown: return "down";
-    case HubState::kSuspect: return "suspect";
-    case HubState::kUp: return "up";
-  }
-  return "?";
-}
-
 HubSet::HubSet(uv_loop_t* loop, LoopExecutor& executor, std::vector<HubOptions> hubs, HubSetOptions options,
-               HubSetListener& listener, HubStats& stats, HubMessageInspector* inspector)
-    : options_(std::move(options)), listener_(listener), stats_(stats) {
+               HubSetListener& listener, HubStats& stats)
+    : options_(std::move(options)), listener_(listener), stats_(stats), policy_(hubs.size(), options_.failback_hold_ms) {
   uv_timer_init(loop, &timer_);
   timer_.data = this;
   for (size_t i = 0; i < hubs.size(); ++i) {
     Hub hub;
     hub.probe_subject = wire::hubProbeSubject(options_.inbox, hubs[i].name);
-    hub.client = std::make_unique<HubClient>(i, std::move(hubs[i]), executor, *this, inspector);
+    hub.client = std::make_unique<HubClient>(i, std::move(hubs[i]), loop, executor, *this);
     hubs_.push_back(std::move(hub));
   }
 }
@@ -55,15 +46,16 @@ void HubSet::stop() {
 }
 
 bool HubSet::publish(const std::string& subject, const std::string& reply, std::string_view data) {
-  if (!active_ || stopped_) return false;
-  hubs_[*active_].client->publish(subject, reply, data);
-  return true;
+  TWINHUB_ON_LOOP(loop_thread_);
+  const std::optional<size_t> active = policy_.active();
+  if (!active || stopped_) return false;
+  return hubs_[*active].client->publish(subject, reply, data);
 }
 
 bool HubSet::publishOn(size_t hub, const std::string& subject, std::string_view data) {
-  if (stopped_ || hub >= hubs_.size() || hubs_[hub].state != HubState::kUp) return false;
-  hubs_[hub].client->publish(subject, "", data);
-  return true;
+  TWINHUB_ON_LOOP(loop_thread_);
+  if (stopped_ || hub >= hubs_.size() || policy_.state(hub) != HubState::kUp) return false;
+  return hubs_[hub].client->publish(subject, "", data);
 }
 
 void HubSet::subscribeAll(int tag, const std::string& subject, const std::string& queue) {
@@ -85,7 +77,7 @@ void HubSet::renewConnections() {
 
 void HubSet::startRenewal() {
   const size_t index = renewals_.front();
-  renewal_went_down_ = hubs_[index].state != HubState::kUp;
+  renewal_went_down_ = policy_.state(index) != HubState::kUp;
   hubs_[index].client->renewConnection();
 }
 
@@ -102,7 +94,7 @@ void HubSet::onHubDisconnected(size_t index) {
   Hub& hub = hubs_[index];
   hub.connected = false;
   const uint64_t now = uv_hrtime();
-  if (hub.state == HubState::kUp) stats_.hubDetection(static_cast<double>(now - hub.last_echo_ns) / 1e9);
+  if (policy_.state(index) == HubState::kUp) stats_.hubDetection(static_cast<double>(now - hub.last_echo_ns) / 1e9);
   setState(index, HubState::kDown, now);
   evaluate(now);
 }
@@ -122,7 +114,7 @@ void HubSet::onHubMessage(size_t index, HubMessage&& message) {
   Hub& hub = hubs_[index];
   const uint64_t now = uv_hrtime();
   hub.last_echo_ns = now;
-  if (hub.connected && hub.state != HubState::kUp) {
+  if (hub.connected && policy_.state(index) != HubState::kUp) {
     setState(index, HubState::kUp, now);
     evaluate(now);
   }
@@ -136,7 +128,7 @@ void HubSet::tick() {
     Hub& hub = hubs_[i];
     if (!hub.connected) continue;
     hub.client->publish(hub.probe_subject, "", std::to_string(now));
-    if (hub.state == HubState::kUp && (now - hub.last_echo_ns) / kNsPerMs >= options_.suspect_after_ms) {
+    if (policy_.state(i) == HubState::kUp && (now - hub.last_echo_ns) / kNsPerMs >= options_.suspect_after_ms) {
       stats_.hubDetection(static_cast<double>(now - hub.last_echo_ns) / 1e9);
       setState(i, HubState::kSuspect, now);
     }
@@ -145,18 +137,11 @@ void HubSet::tick() {
 }
 
 void HubSet::setState(size_t index, HubState state, uint64_t now) {
-  Hub& hub = hubs_[index];
-  if (hub.state == state) return;
+  const HubState was = policy_.state(index);
+  if (was == state) return;
   spdlog::log(state == HubState::kUp ? spdlog::level::info : spdlog::level::warn, "hub {}: {} -> {}", name(index),
-              hubStateName(hub.state), hubStateName(state));
-  if (hub.state == HubState::kUp) {
-    hub.has_failed = true;
-    // Whatever waits for this hub will be re-sent through the next one.
-    hub.client->discardPending();
-  }
-  if (state == HubState::kUp) hub.up_since_ns = now;
-  hub.client->setFastPublish(state == HubState::kUp);
-  hub.state = state;
+              hubStateName(was), hubStateName(state));
+  policy_.setState(index, state, now);
   stats_.hubState(name(index), state);
   if (!renewals_.empty() && renewals_.front() == index) {
     if (state != HubState::kUp) {
@@ -169,28 +154,16 @@ void HubSet::setState(size_t index, HubState state, uint64_t now) {
 }
 
 void HubSet::evaluate(uint64_t now) {
-  std::optional<size_t> best;
-  for (size_t i = 0; i < hubs_.size() && !best; ++i) {
-    if (hubs_[i].state == HubState::kUp) best = i;
-  }
-  std::optional<size_t> next = active_;
-  if (!active_ || hubs_[*active_].state != HubState::kUp) {
-    next = best;  // fail over at once
-  } else if (best && *best < *active_) {
-    const Hub& preferred = hubs_[*best];
-    if (!preferred.has_failed || (now - preferred.up_since_ns) / kNsPerMs >= options_.failback_hold_ms) next = best;
-  }
-  if (next == active_) return;
-  const std::string from = active_ ? name(*active_) : "none";
-  const std::string to = next ? name(*next) : "none";
-  // Start-up: a preferred hub that answered later than another is no failover.
-  const bool start_up = !active_ || (hubs_[*active_].state == HubState::kUp && next && !hubs_[*next].has_failed);
-  spdlog::log(start_up ? spdlog::level::info : spdlog::level::warn, "sessions now go through hub {} (was {})", to, from);
-  if (active_) stats_.activeHub(from, false);
-  if (next) stats_.activeHub(to, true);
-  if (!start_up) stats_.failover(from, to);
-  active_ = next;
-  listener_.onActiveHubChanged(active_);
+  const std::optional<FailoverPolicy::Change> change = policy_.evaluate(now);
+  if (!change) return;
+  const std::string from = change->from ? name(*change->from) : "none";
+  const std::string to = change->to ? name(*change->to) : "none";
+  spdlog::log(change->start_up ? spdlog::level::info : spdlog::level::warn, "sessions now go through hub {} (was {})",
+              to, from);
+  if (change->from) stats_.activeHub(from, false);
+  if (change->to) stats_.activeHub(to, true);
+  if (!change->start_up) stats_.failover(from, to);
+  listener_.onActiveHubChanged(change->to);
 }
 
 }  // namespace twinhub

@@ -1,10 +1,9 @@
-// HubSet: the sidecar's connections to every configured hub and the choice of the hub that
-// carries sessions. Each hub has a state: down (no connection), suspect (connected, but its
-// echo probes stopped coming back: a frozen hub) or up. The active hub is the first hub in config
-// order that is up; a more preferred hub that has failed before must stay up for the hold-down
-// period before traffic moves back to it, so a flapping hub does not bounce sessions.
+// HubSet: the sidecar's connections to every configured hub, and what each hub's state is: down
+// (no connection), suspect (connected, but its echo probes stopped coming back: a frozen hub) or
+// up. It probes every connected hub, turns probes and connection events into states, and lets its
+// FailoverPolicy pick the hub that carries sessions.
 //
-// Loop thread only (messages and events from cnats arrive through the LoopExecutor).
+// Loop thread only.
 #pragma once
 
 #include <uv.h>
@@ -15,6 +14,8 @@
 #include <vector>
 
 #include "common/loop_executor.h"
+#include "common/tuning_defaults.h"
+#include "hub/failover_policy.h"
 #include "hub/hub_client.h"
 #include "hub/hub_stats.h"
 
@@ -22,9 +23,9 @@ namespace twinhub {
 
 struct HubSetOptions {
   std::string inbox;                 // this sidecar's inbox; probes go under it
-  uint32_t probe_interval_ms = 100;  // echo probe through each hub
-  uint32_t suspect_after_ms = 350;   // no echo for this long: the hub is suspect
-  uint32_t failback_hold_ms = 5000;  // a recovered preferred hub must stay up this long
+  uint32_t probe_interval_ms = defaults::kProbeIntervalMs;
+  uint32_t suspect_after_ms = defaults::kSuspectAfterMs;
+  uint32_t failback_hold_ms = defaults::kFailbackHoldMs;
 };
 
 class HubSetListener {
@@ -40,7 +41,7 @@ class HubSetListener {
 class HubSet : public HubClientListener {
  public:
   HubSet(uv_loop_t* loop, LoopExecutor& executor, std::vector<HubOptions> hubs, HubSetOptions options,
-         HubSetListener& listener, HubStats& stats, HubMessageInspector* inspector = nullptr);
+         HubSetListener& listener, HubStats& stats);
   ~HubSet();
   HubSet(const HubSet&) = delete;
   HubSet& operator=(const HubSet&) = delete;
@@ -51,13 +52,12 @@ class HubSet : public HubClientListener {
 
   size_t size() const { return hubs_.size(); }
   const std::string& name(size_t hub) const { return hubs_[hub].client->options().name; }
-  HubState state(size_t hub) const { return hubs_[hub].state; }
-  std::optional<size_t> active() const { return active_; }
+  HubState state(size_t hub) const { return policy_.state(hub); }
+  std::optional<size_t> active() const { return policy_.active(); }
 
   // Through the active hub; false when no hub is usable.
   bool publish(const std::string& subject, const std::string& reply, std::string_view data);
-  // Through one given hub, only while it is up (heartbeats go through every hub, each on its
-  // own connection, so a frozen hub stalls only its own worker); false otherwise.
+  // Through one given hub, only while it is up (heartbeats go through every hub); false otherwise.
   bool publishOn(size_t hub, const std::string& subject, std::string_view data);
   // On every hub (subscriptions are per connection; queue groups make delivery once).
   void subscribeAll(int tag, const std::string& subject, const std::string& queue);
@@ -77,10 +77,7 @@ class HubSet : public HubClientListener {
     std::unique_ptr<HubClient> client;
     std::string probe_subject;
     bool connected = false;
-    HubState state = HubState::kDown;
     uint64_t last_echo_ns = 0;
-    uint64_t up_since_ns = 0;
-    bool has_failed = false;
   };
 
   static void onTick(uv_timer_t* timer);
@@ -94,7 +91,8 @@ class HubSet : public HubClientListener {
   HubSetOptions options_;
   HubSetListener& listener_;
   HubStats& stats_;
-  std::optional<size_t> active_;
+  FailoverPolicy policy_;
+  LoopThreadCheck loop_thread_;
   std::vector<size_t> renewals_;  // hubs still to renew; the front one is being renewed
   bool renewal_went_down_ = false;  // the front one's old connection is gone
   bool stopped_ = false;

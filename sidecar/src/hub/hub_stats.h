@@ -5,10 +5,9 @@
 #include <cstddef>
 #include <string>
 
-namespace twinhub {
+#include "hub/hub_state.h"
 
-enum class HubState { kDown = 0, kSuspect = 1, kUp = 2 };
-const char* hubStateName(HubState state);
+namespace twinhub {
 
 enum class SessionRole { kClient, kServer };
 

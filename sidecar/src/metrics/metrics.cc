@@ -49,6 +49,8 @@ struct Metrics::Families {
         budget_used(BuildGauge().Name("twinhub_buffer_budget_used_bytes").Help("Memory held in send queues across all connections").Register(r).Add({})),
         budget_limit(BuildGauge().Name("twinhub_buffer_budget_limit_bytes").Help("proxy.buffer_budget_bytes (0: no limit)").Register(r).Add({})),
         budget_paused(BuildCounter().Name("twinhub_buffer_budget_paused_total").Help("Times a connection stopped reading because the buffer budget was exhausted").Register(r).Add({})),
+        loop_turn_longest(BuildGauge().Name("twinhub_loop_turn_longest_seconds").Help("The event loop's longest turn since start, busy time only: how long every socket, timer and hub message waited at worst").Register(r).Add({})),
+        loop_turns_slow(BuildCounter().Name("twinhub_loop_turns_slow_total").Help("Event loop turns busy for more than 50 ms").Register(r).Add({})),
         reloads(BuildCounter().Name("twinhub_config_reloads_total").Help("Config reloads by result").Register(r)),
         reloads_ok(reloads.Add({{"result", "ok"}})),
         reloads_failed(reloads.Add({{"result", "failed"}})),
@@ -82,6 +84,8 @@ struct Metrics::Families {
   prometheus::Gauge& budget_used;
   prometheus::Gauge& budget_limit;
   prometheus::Counter& budget_paused;
+  prometheus::Gauge& loop_turn_longest;
+  prometheus::Counter& loop_turns_slow;
   prometheus::Family<prometheus::Counter>& reloads;
   prometheus::Counter& reloads_ok;
   prometheus::Counter& reloads_failed;
@@ -164,6 +168,16 @@ class PrometheusBudgetStats : public BudgetStats {
   Metrics::Families& f_;
 };
 
+class PrometheusLoopTurnStats : public LoopTurnStats {
+ public:
+  explicit PrometheusLoopTurnStats(Metrics::Families& f) : f_(f) {}
+  void longestLoopTurn(double seconds) override { f_.loop_turn_longest.Set(seconds); }
+  void slowLoopTurn() override { f_.loop_turns_slow.Increment(); }
+
+ private:
+  Metrics::Families& f_;
+};
+
 const char* roleName(SessionRole role) { return role == SessionRole::kClient ? "client" : "server"; }
 
 class PrometheusHubStats : public HubStats {
@@ -223,7 +237,8 @@ Metrics::Metrics()
       families_(std::make_unique<Families>(*registry_)),
       readiness_(std::make_shared<ReadinessState>()),
       hub_stats_(std::make_unique<PrometheusHubStats>(*families_, *readiness_)),
-      budget_stats_(std::make_unique<PrometheusBudgetStats>(*families_)) {
+      budget_stats_(std::make_unique<PrometheusBudgetStats>(*families_)),
+      loop_turn_stats_(std::make_unique<PrometheusLoopTurnStats>(*families_)) {
   // The series whose labels are known up front exist from the start at 0: a family without any
   // series is not on /metrics at all, and increase() or rate() miss the first event of a counter
   // that appears with it (the alert rules in deploy/prometheus count on this).
@@ -247,6 +262,7 @@ Metrics::Metrics()
 
 HubStats& Metrics::hubStats() { return *hub_stats_; }
 BudgetStats& Metrics::budgetStats() { return *budget_stats_; }
+LoopTurnStats& Metrics::loopTurnStats() { return *loop_turn_stats_; }
 
 void Metrics::setMode(const std::string& mode) {
   families_->mode.Add({{"mode", "direct"}}).Set(mode == "direct" ? 1 : 0);

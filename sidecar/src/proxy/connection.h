@@ -21,6 +21,7 @@
 #include <memory>
 
 #include "common/net_address.h"
+#include "common/tuning_defaults.h"
 #include "proxy/buffer_budget.h"
 #include "proxy/front_connection.h"
 #include "proxy/front_stats.h"
@@ -31,7 +32,7 @@ namespace twinhub {
 
 struct ConnectionSettings {
   NetAddress upstream;
-  uint32_t connect_timeout_ms = 2000;
+  uint32_t connect_timeout_ms = defaults::kConnectTimeoutMs;
   uint32_t high_watermark = 128 * 1024;  // the app sets these from ProxyConfig, which says why
   uint32_t low_watermark = 32 * 1024;
   TimeoutSettings timeouts;

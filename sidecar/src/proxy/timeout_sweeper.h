@@ -19,11 +19,13 @@
 #include <cstdint>
 #include <functional>
 
+#include "common/tuning_defaults.h"
+
 namespace twinhub {
 
 struct TimeoutSettings {
-  uint32_t idle_ms = 600000;  // no byte either way for this long: close (0: never)
-  uint32_t fin_ms = 30000;    // one side sent FIN and no byte moved for this long: close (0: never)
+  uint32_t idle_ms = defaults::kIdleTimeoutMs;
+  uint32_t fin_ms = defaults::kFinTimeoutMs;
   bool operator==(const TimeoutSettings&) const = default;
 };
 
