@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "common/net_address.h"
+#include "common/tuning_defaults.h"
 #include "nats_security/hub_security.h"
+#include "wire/subjects.h"
 
 namespace twinhub {
 
@@ -58,7 +60,7 @@ struct FrontConfig {
 
 // Tuning shared by every front unless a front overrides it.
 struct ProxyConfig {
-  uint32_t connect_timeout_ms = 2000;
+  uint32_t connect_timeout_ms = defaults::kConnectTimeoutMs;
   uint32_t drain_timeout_ms = 30000;
   uint32_t max_connections = 4096;
   // Memory queued toward a slow peer (64 KiB per queued read) at which reading from the fast side
@@ -70,25 +72,24 @@ struct ProxyConfig {
   uint32_t high_watermark = 128 * 1024;
   uint32_t low_watermark = 32 * 1024;
   // No byte either way for this long: close (haproxy's timeout client/server); 0: never.
-  uint32_t idle_timeout_ms = 600000;
+  uint32_t idle_timeout_ms = defaults::kIdleTimeoutMs;
   // One side sent FIN and no byte moved for this long: close (haproxy's client-fin); 0: never.
-  uint32_t fin_timeout_ms = 30000;
+  uint32_t fin_timeout_ms = defaults::kFinTimeoutMs;
   // Memory in send queues across all connections over which connections stop reading; 0: no limit.
   uint32_t buffer_budget_bytes = 256u << 20;
 };
 
 // Hub connections and sessions (mode hub); defaults suit hubs on a LAN.
+// What each key means, and why its default: common/tuning_defaults.h.
 struct HubTuning {
-  uint32_t ping_interval_ms = 100;   // NATS pings per hub connection
-  uint32_t max_pings_out = 2;
-  uint32_t probe_interval_ms = 100;  // the sidecar's echo probe through each hub
-  uint32_t suspect_after_ms = 350;   // no echo for this long: stop using the hub
-  uint32_t failback_hold_ms = 5000;  // a recovered preferred hub must stay up this long
-  // Unacknowledged bytes per session and direction. 512 KiB: a stuck session costs ~2.2 MB (front
-  // and server together) instead of ~9.8 MB at 2 MiB, for bulk within noise (bench/stuck_memory.sh).
-  uint32_t window_bytes = 512 * 1024;
-  uint32_t open_timeout_ms = 900;    // a session that gets no answer to OPEN is closed
-  std::string subject_prefix = "th.";
+  uint32_t ping_interval_ms = defaults::kPingIntervalMs;
+  uint32_t max_pings_out = defaults::kMaxPingsOut;
+  uint32_t probe_interval_ms = defaults::kProbeIntervalMs;
+  uint32_t suspect_after_ms = defaults::kSuspectAfterMs;
+  uint32_t failback_hold_ms = defaults::kFailbackHoldMs;
+  uint32_t window_bytes = defaults::kWindowBytes;
+  uint32_t open_timeout_ms = defaults::kOpenTimeoutMs;
+  std::string subject_prefix = std::string(wire::kDefaultPrefix);
   bool operator==(const HubTuning&) const = default;
 };
 

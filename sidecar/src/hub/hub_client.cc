@@ -56,11 +56,52 @@ bool isLostConnection(int status) {
   }
 }
 
-natsSubscription* subscribeSync(natsConnection* connection, const HubClient::Subscription& sub, const std::string& hub) {
+HubMessage toHubMessage(int tag, natsMsg* msg) {
+  HubMessage message;
+  message.tag = tag;
+  message.subject = natsMsg_GetSubject(msg);
+  if (const char* reply = natsMsg_GetReply(msg)) message.reply = reply;
+  message.no_responders = natsMsg_IsNoResponders(msg);
+  message.data = HubPayload::adopt(msg);  // no copy: sockets are written from cnats's message
+  return message;
+}
+
+// A subscription that must see the hub's status replies: delivered on a cnats thread, handed to
+// the loop. Freed by the subscription's complete callback.
+struct ThreadedDelivery {
+  LoopExecutor* executor = nullptr;
+  std::shared_ptr<HubClient::Link> link;
+  int tag = 0;
+};
+
+void onThreadedMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  auto* delivery = static_cast<ThreadedDelivery*>(closure);
+  // std::function wants a copyable closure; the message moves once, through the shared_ptr.
+  auto message = std::make_shared<HubMessage>(toHubMessage(delivery->tag, msg));
+  delivery->executor->post([link = delivery->link, message] {
+    if (link->client) link->client->deliver(std::move(*message));
+  });
+}
+
+void onThreadedComplete(void* closure) { delete static_cast<ThreadedDelivery*>(closure); }
+
+natsSubscription* openSubscription(natsConnection* connection, const HubClient::Subscription& sub,
+                                   const std::string& hub, LoopExecutor& executor,
+                                   const std::shared_ptr<HubClient::Link>& link) {
   natsSubscription* handle = nullptr;
-  natsStatus s = sub.queue.empty()
-                     ? natsConnection_SubscribeSync(&handle, connection, sub.subject.c_str())
-                     : natsConnection_QueueSubscribeSync(&handle, connection, sub.subject.c_str(), sub.queue.c_str());
+  natsStatus s = NATS_OK;
+  if (sub.statuses) {
+    auto* delivery = new ThreadedDelivery{&executor, link, sub.tag};
+    s = natsConnection_Subscribe(&handle, connection, sub.subject.c_str(), onThreadedMessage, delivery);
+    if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(handle, onThreadedComplete, delivery);
+    // With a handle, the complete callback frees it once the handle is destroyed (if setting the
+    // callback failed, it leaks: better than a callback into freed memory).
+    if (s != NATS_OK && !handle) delete delivery;
+  } else if (sub.queue.empty()) {
+    s = natsConnection_SubscribeSync(&handle, connection, sub.subject.c_str());
+  } else {
+    s = natsConnection_QueueSubscribeSync(&handle, connection, sub.subject.c_str(), sub.queue.c_str());
+  }
   if (s == NATS_OK) s = natsSubscription_SetPendingLimits(handle, -1, kPendingBytesLimit);
   if (s == NATS_OK) return handle;
   spdlog::error("hub {}: subscribe {}: {}", hub, sub.subject, natsStatus_GetText(s));
@@ -179,7 +220,7 @@ std::unique_ptr<HubClient::Connection> HubClient::connectOnce(const std::map<int
     return nullptr;
   }
   for (const auto& [tag, sub] : wanted) {
-    if (natsSubscription* handle = subscribeSync(connection->handle, sub, options_.name)) {
+    if (natsSubscription* handle = openSubscription(connection->handle, sub, options_.name, executor_, link_)) {
       connection->subscriptions[tag] = handle;
     }
   }
@@ -261,9 +302,9 @@ void HubClient::renewConnection() {
   connectInBackground(0);
 }
 
-void HubClient::subscribe(int tag, const std::string& subject, const std::string& queue) {
+void HubClient::subscribe(int tag, const std::string& subject, const std::string& queue, bool statuses) {
   TWINHUB_ON_LOOP(loop_thread_);
-  Subscription sub{tag, subject, queue};
+  Subscription sub{tag, subject, queue, statuses};
   wanted_[tag] = sub;
   if (live_ && !live_->subscriptions.count(tag)) requestSubscription(sub);
 }
@@ -271,7 +312,7 @@ void HubClient::subscribe(int tag, const std::string& subject, const std::string
 void HubClient::requestSubscription(const Subscription& sub) {
   // The connection is destroyed by a later task of the same worker, so it is still there.
   worker_.post([this, connection = live_->handle, generation = live_->generation, sub] {
-    natsSubscription* handle = subscribeSync(connection, sub, options_.name);
+    natsSubscription* handle = openSubscription(connection, sub, options_.name, executor_, link_);
     if (!handle) return;
     executor_.post([link = link_, generation, tag = sub.tag, handle] {
       if (link->client) {
@@ -341,6 +382,7 @@ void HubClient::drain() {
     return it != live_->subscriptions.end() && it->second == handle;
   };
   for (const auto& [tag, handle] : subs) {
+    if (wanted_.count(tag) && wanted_[tag].statuses) continue;  // delivered by cnats's thread
     int pending = 0;
     if (!stillDrained(tag, handle) || natsSubscription_GetPending(handle, &pending, nullptr) != NATS_OK) continue;
     while (pending-- > 0 && stillDrained(tag, handle)) {
@@ -348,18 +390,17 @@ void HubClient::drain() {
       natsStatus s = natsSubscription_NextMsg(&msg, handle, 0);
       if (s == NATS_SLOW_CONSUMER) s = natsSubscription_NextMsg(&msg, handle, 0);  // reported once; go on
       if (s != NATS_OK) break;
-      HubMessage message;
-      message.tag = tag;
-      message.subject = natsMsg_GetSubject(msg);
-      if (const char* reply = natsMsg_GetReply(msg)) message.reply = reply;
-      message.no_responders = natsMsg_IsNoResponders(msg);
-      message.data = HubPayload::adopt(msg);  // no copy: sockets are written from cnats's message
-      listener_.onHubMessage(index_, std::move(message));
+      listener_.onHubMessage(index_, toHubMessage(tag, msg));
     }
   }
   draining_ = false;
   for (auto& task : handovers_) worker_.post(std::move(task));
   handovers_.clear();
+}
+
+void HubClient::deliver(HubMessage&& message) {
+  TWINHUB_ON_LOOP(loop_thread_);
+  if (wanted_.count(message.tag)) listener_.onHubMessage(index_, std::move(message));
 }
 
 void shutdownHubLibrary() { nats_CloseAndWait(2000); }

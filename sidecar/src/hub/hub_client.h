@@ -96,8 +96,11 @@ class HubClient {
   // Starts connecting in the background; retries until the hub answers.
   void start();
   // Subscribes `subject` (a queue subscription when `queue` is not empty) on this connection and
-  // every later one; messages come to the listener with `tag`.
-  void subscribe(int tag, const std::string& subject, const std::string& queue);
+  // every later one; messages come to the listener with `tag`. `statuses`: the hub's status
+  // replies (no responders) must reach the listener too. cnats's synchronous subscriptions
+  // swallow those, so such a subscription is delivered by a cnats thread and handed to the loop:
+  // for rare traffic only (the answers to OPEN that are not OPEN_OK).
+  void subscribe(int tag, const std::string& subject, const std::string& queue, bool statuses = false);
   void unsubscribe(int tag);
   // Queues a message on the connection; false (nothing sent) while no connection is up.
   bool publish(const std::string& subject, const std::string& reply, std::string_view data);
@@ -111,6 +114,7 @@ class HubClient {
   struct Subscription {
     int tag = 0;
     std::string subject, queue;
+    bool statuses = false;
   };
   // One natsConnection with its adapter and subscriptions (defined in the .cc).
   struct Connection;
@@ -120,6 +124,8 @@ class HubClient {
   };
   // Loop, through Link: cnats closed connection `generation` (status: its last error).
   void closed(uint64_t generation, int status, const std::string& why);
+  // Loop, through Link: a message of a `statuses` subscription.
+  void deliver(HubMessage&& message);
 
  private:
   // Worker: connects (after `pause_ms`), retrying until it works or the client stops, and hands the

@@ -58,8 +58,8 @@ bool HubSet::publishOn(size_t hub, const std::string& subject, std::string_view 
   return hubs_[hub].client->publish(subject, "", data);
 }
 
-void HubSet::subscribeAll(int tag, const std::string& subject, const std::string& queue) {
-  for (Hub& hub : hubs_) hub.client->subscribe(tag, subject, queue);
+void HubSet::subscribeAll(int tag, const std::string& subject, const std::string& queue, bool statuses) {
+  for (Hub& hub : hubs_) hub.client->subscribe(tag, subject, queue, statuses);
 }
 
 void HubSet::unsubscribeAll(int tag) {

@@ -59,8 +59,9 @@ class HubSet : public HubClientListener {
   bool publish(const std::string& subject, const std::string& reply, std::string_view data);
   // Through one given hub, only while it is up (heartbeats go through every hub); false otherwise.
   bool publishOn(size_t hub, const std::string& subject, std::string_view data);
-  // On every hub (subscriptions are per connection; queue groups make delivery once).
-  void subscribeAll(int tag, const std::string& subject, const std::string& queue);
+  // On every hub (subscriptions are per connection; queue groups make delivery once); `statuses`
+  // as in HubClient::subscribe.
+  void subscribeAll(int tag, const std::string& subject, const std::string& queue, bool statuses = false);
   void unsubscribeAll(int tag);
   // Renews every hub connection, one hub at a time: the next only once the renewed one is up
   // again, so sessions always have a hub and a bad new certificate costs one hub, not all.

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "proxy/socket_util.h"
+#include "common/socket_util.h"
 #include "wire/subjects.h"
 
 namespace twinhub {

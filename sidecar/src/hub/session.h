@@ -23,6 +23,7 @@
 #include <string>
 
 #include "common/net_address.h"
+#include "common/tuning_defaults.h"
 #include "hub/hub_payload.h"
 #include "hub/hub_stats.h"
 #include "proxy/front_connection.h"
@@ -34,17 +35,17 @@ namespace twinhub {
 class Session;
 
 struct SessionSettings {
-  uint32_t window_bytes = 512 * 1024;  // see HubTuning::window_bytes
-  uint32_t open_timeout_ms = 900;      // client: OPEN to OPEN_OK
-  uint32_t connect_timeout_ms = 2000;  // server: connect to the agent
+  uint32_t window_bytes = defaults::kWindowBytes;
+  uint32_t open_timeout_ms = defaults::kOpenTimeoutMs;        // client: OPEN to OPEN_OK
+  uint32_t connect_timeout_ms = defaults::kConnectTimeoutMs;  // server: connect to the agent
   uint32_t retransmit_ms = 1000;       // re-send when nothing was acknowledged for this long
   uint32_t keepalive_ms = 2000;        // send a PING when idle this long
   uint32_t peer_timeout_ms = 15000;    // reset when nothing was heard from the peer this long
   uint32_t ack_delay_ms = 2;           // acks wait this long for data to ride on
   // No DATA either way for this long: reset (keep-alive PINGs do not count). 0: never.
-  uint32_t idle_timeout_ms = 600000;
+  uint32_t idle_timeout_ms = defaults::kIdleTimeoutMs;
   // One side sent FIN and nothing moved since for this long: reset (haproxy's client-fin). 0: never.
-  uint32_t fin_timeout_ms = 30000;
+  uint32_t fin_timeout_ms = defaults::kFinTimeoutMs;
 };
 
 // What a session needs from the router that hosts it.

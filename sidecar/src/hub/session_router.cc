@@ -20,8 +20,6 @@ constexpr int kServerFramesTag = 4;
 // Every sidecar subscribes its inbox on every hub in this queue group, so a frame published on
 // one hub is delivered once, through the receiver's connection to that hub when it has one.
 constexpr const char* kInboxQueue = "th";
-constexpr uint64_t kNsPerMs = 1000000;
-
 // The run nonce and session ids are secrets shared only with the peers of a session: 64 bits
 // from the kernel's CSPRNG, so that a client on the hub can neither guess a live session id nor
 // predict the next one from ids it has seen (docs/permissions.md, "Session frames").
@@ -38,6 +36,7 @@ SessionRouter::SessionRouter(ProxyContext& context, LoopExecutor& executor, std:
     : context_(context),
       options_(std::move(options)),
       stats_(stats),
+      table_(options_.time_wait_ms),
       server_stats_(std::make_shared<NullFrontStats>()) {
   inbox_ = wire::inboxSubject(options_.subject_prefix, options_.sidecar_id, randomNonce());
   client_frames_ = wire::clientFramesSubject(inbox_);
@@ -45,6 +44,7 @@ SessionRouter::SessionRouter(ProxyContext& context, LoopExecutor& executor, std:
   options_.hubs.inbox = inbox_;
   for (HubOptions& hub : hubs) hub.client_name = options_.sidecar_id + "@" + hub.name;
   hub_set_ = std::make_unique<HubSet>(context_.loop, executor, std::move(hubs), options_.hubs, *this, stats_);
+  gate_ = std::make_unique<ServeGate>(*hub_set_, options_.subject_prefix, options_.max_server_sessions, kServeTag);
   uv_timer_init(context_.loop, &tick_timer_);
   uv_timer_init(context_.loop, &ack_timer_);
   tick_timer_.data = this;
@@ -58,8 +58,9 @@ void SessionRouter::start() {
   hub_set_->subscribeAll(kClientFramesTag, client_frames_, kInboxQueue);
   hub_set_->subscribeAll(kServerFramesTag, server_frames_, kInboxQueue);
   // Plain, not queued: a hub sends its "no responders" status only to a plain subscription, and
-  // only on the connection that published the OPEN, so it still arrives once.
-  hub_set_->subscribeAll(kOpenReplyTag, inbox_ + ".o.*", "");
+  // only on the connection that published the OPEN, so it still arrives once. That status is all
+  // that comes here, and only a subscription with `statuses` passes it on.
+  hub_set_->subscribeAll(kOpenReplyTag, inbox_ + ".o.*", "", /*statuses=*/true);
   uv_timer_start(&tick_timer_, onTick, options_.tick_ms, options_.tick_ms);
   spdlog::info("hub sessions: inbox {}", inbox_);
 }
@@ -67,59 +68,24 @@ void SessionRouter::start() {
 void SessionRouter::stop() {
   if (stopped_) return;
   stopped_ = true;
-  for (Session* session : openSessions()) session->abort();
+  gate_->close();
+  for (Session* session : table_.open()) session->abort();
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&ack_timer_), nullptr);
   hub_set_->stop();
 }
 
-std::string SessionRouter::serviceOpenSubject(const std::string& service) const {
-  return wire::serviceOpenSubject(options_.subject_prefix, service);
-}
-
-void SessionRouter::serve(const std::string& service, const NetAddress& agent) {
-  service_ = service;
-  agent_ = agent;
-}
-
-void SessionRouter::setServing(bool serving) {
-  if (!service_ || serving == serving_ || stopped_) return;
-  serving_ = serving;
-  if (serving) {
-    hub_set_->subscribeAll(kServeTag, serviceOpenSubject(*service_), wire::subjectToken(*service_));
-    spdlog::info("serving {} through the hubs", *service_);
-  } else {
-    hub_set_->unsubscribeAll(kServeTag);
-    spdlog::warn("no longer serving {}: new sessions go to other replicas", *service_);
-  }
-}
-
-size_t SessionRouter::serverSessions() const { return servers_.size(); }
-
-std::vector<Session*> SessionRouter::openSessions() const {
-  std::vector<Session*> open;
-  open.reserve(clients_.size() + servers_.size());
-  for (const Sessions* sessions : {&clients_, &servers_}) {
-    for (const auto& [id, session] : *sessions) open.push_back(session);
-  }
-  return open;
-}
+std::string SessionRouter::serviceOpenSubject(const std::string& service) const { return gate_->openSubject(service); }
 
 bool SessionRouter::isPeerSubject(std::string_view subject) const {
   return wire::isPeerFramesSubject(options_.subject_prefix, subject);
 }
 
-uint64_t SessionRouter::newSessionId() {
-  uint64_t id = 0;
-  while (id == 0 || clients_.count(id) || ended_clients_.count(id)) id = secureRandom64();
-  return id;
-}
-
 FrontConnection* SessionRouter::create(const FrontSettings& settings, std::shared_ptr<FrontStats> stats,
                                        ConnectionOwner& owner) {
-  auto* session = new Session(context_, *this, SessionRole::kClient, newSessionId(), settings.service,
+  auto* session = new Session(context_, *this, SessionRole::kClient, table_.newClientId(), settings.service,
                               options_.session, std::move(stats), owner);
-  clients_[session->id()] = session;
+  table_.add(session);
   return session;
 }
 
@@ -134,7 +100,7 @@ void SessionRouter::onActiveHubChanged(std::optional<size_t> hub) {
     spdlog::error("no hub is usable: sessions wait ({} open)", sessions());
     return;
   }
-  for (Session* session : openSessions()) session->onHubChanged();
+  for (Session* session : table_.open()) session->onHubChanged();
 }
 
 void SessionRouter::onHubMessage(size_t, HubMessage&& message) {
@@ -173,25 +139,23 @@ void SessionRouter::handleSessionFrame(SessionRole role, HubMessage&& message) {
   }
   const uint64_t id = frame->header.session;
   const FrameType type = frame->header.type;
-  Sessions& sessions = table(role);
-  if (auto it = sessions.find(id); it != sessions.end()) {
+  if (Session* session = table_.find(role, id)) {
     if (type == FrameType::kOpenOk || type == FrameType::kOpenFail) {
-      it->second->onOpenReply(type, frame->payload);
+      session->onOpenReply(type, frame->payload);
     } else {
-      it->second->onFrame(*frame, std::move(message.data));
+      session->onFrame(*frame, std::move(message.data));
     }
     return;
   }
-  auto& ended = endedTable(role);
-  const auto ended_it = ended.find(id);
+  const SessionTable::Ended* ended = table_.findEnded(role, id);
   if (type == FrameType::kOpenFail || type == FrameType::kRst || type == FrameType::kOpen) {
     // Nothing to answer. A late one for a session that ended is normal; any other does not belong
     // to a session here (a forged RST with a guessed id): counted like every such frame.
-    if (ended_it == ended.end()) stats_.frameDropped("unknown_session");
+    if (!ended) stats_.frameDropped("unknown_session");
     return;
   }
-  if (ended_it != ended.end()) {
-    answerEnded(role, *frame, ended_it->second);
+  if (ended) {
+    answerEnded(role, *frame, *ended);
     return;
   }
   stats_.frameDropped("unknown_session");
@@ -199,7 +163,7 @@ void SessionRouter::handleSessionFrame(SessionRole role, HubMessage&& message) {
   reply(role, message.reply, FrameType::kRst, id, 0, 0, "unknown session");
 }
 
-void SessionRouter::answerEnded(SessionRole role, const wire::Frame& frame, const Ended& ended) {
+void SessionRouter::answerEnded(SessionRole role, const wire::Frame& frame, const SessionTable::Ended& ended) {
   const uint64_t id = frame.header.session;
   const bool resent = (frame.header.type == FrameType::kData || frame.header.type == FrameType::kFin) &&
                       frame.header.seq <= ended.recv_seq;
@@ -220,25 +184,23 @@ void SessionRouter::handleOpenReply(HubMessage&& message) {
   // Servers answer OPEN on the session's frames subject; only the hub's own "no responders"
   // comes here.
   const uint64_t id = wire::sessionFromOpenReply(inbox_, message.subject);
-  auto it = clients_.find(id);
-  if (id == 0 || it == clients_.end() || !message.no_responders) return;
-  it->second->onNoResponders();
+  Session* session = id == 0 ? nullptr : table_.find(SessionRole::kClient, id);
+  if (session && message.no_responders) session->onNoResponders();
 }
 
-void SessionRouter::refuseOpen(const std::string& client_frames, uint64_t session, const char* reason,
-                               const char* why) {
-  stats_.openRefused(reason);
+void SessionRouter::refuseOpen(const std::string& client_frames, uint64_t session, const ServeGate::Refusal& refusal) {
+  stats_.openRefused(refusal.reason);
   refused_log_.log(spdlog::level::warn, uv_hrtime(),
-                   fmt::format("refused a session for {}: {} ({} server sessions open)", service_.value_or("?"), why,
-                               servers_.size()));
-  reply(SessionRole::kServer, client_frames, FrameType::kOpenFail, session, 0, 0, why);
+                   fmt::format("refused a session for {}: {} ({} server sessions open)",
+                               gate_->service().value_or("?"), refusal.why, table_.servers()));
+  reply(SessionRole::kServer, client_frames, FrameType::kOpenFail, session, 0, 0, refusal.why);
 }
 
 void SessionRouter::outOfFds() {
   stats_.openRefused("fd_limit");
   refused_log_.log(spdlog::level::err, uv_hrtime(),
                    fmt::format("out of file descriptors: refused a session for {} ({} server sessions open)",
-                               service_.value_or("?"), servers_.size()));
+                               gate_->service().value_or("?"), table_.servers()));
 }
 
 void SessionRouter::handleOpen(HubMessage&& message) {
@@ -256,22 +218,18 @@ void SessionRouter::handleOpen(HubMessage&& message) {
     return;
   }
   const std::string client_frames(frame->payload);
-  if (auto it = servers_.find(id); it != servers_.end()) {
-    it->second->onDuplicateOpen();
+  if (Session* open = table_.find(SessionRole::kServer, id)) {
+    open->onDuplicateOpen();
     return;
   }
-  if (!serving_ || !service_ || stopped_) {
-    refuseOpen(client_frames, id, "not_serving", "not serving");
+  if (const std::optional<ServeGate::Refusal> refusal = gate_->admit(table_.servers())) {
+    refuseOpen(client_frames, id, *refusal);
     return;
   }
-  if (servers_.size() >= options_.max_server_sessions) {
-    refuseOpen(client_frames, id, "capacity", "over capacity");
-    return;
-  }
-  auto* session = new Session(context_, *this, SessionRole::kServer, id, *service_, options_.session, server_stats_,
-                              *this);
-  servers_[id] = session;
-  session->startServer(agent_, client_frames);
+  auto* session = new Session(context_, *this, SessionRole::kServer, id, *gate_->service(), options_.session,
+                              server_stats_, *this);
+  table_.add(session);
+  session->startServer(gate_->agent(), client_frames);
 }
 
 void SessionRouter::ackDue(Session* session) {
@@ -294,25 +252,18 @@ void SessionRouter::onAckTimer(uv_timer_t* timer) {
 }
 
 void SessionRouter::sessionEnded(Session* session) {
-  table(session->role()).erase(session->id());
   if (session->ackQueued()) {
     ack_due_.erase(std::remove(ack_due_.begin(), ack_due_.end(), session), ack_due_.end());
     session->setAckQueued(false);
   }
-  endedTable(session->role())[session->id()] = Ended{session->recvSeq(), session->writtenSeq(),
-                                                     uv_hrtime() + options_.time_wait_ms * kNsPerMs,
-                                                     session->peerSubject()};
+  table_.ended(*session, uv_hrtime());
 }
 
 void SessionRouter::onTick(uv_timer_t* timer) {
   auto* self = static_cast<SessionRouter*>(timer->data);
   const uint64_t now = uv_hrtime();
-  for (Session* session : self->openSessions()) session->tick(now);
-  for (auto* ended : {&self->ended_clients_, &self->ended_servers_}) {
-    for (auto it = ended->begin(); it != ended->end();) {
-      it = now >= it->second.expires_ns ? ended->erase(it) : std::next(it);
-    }
-  }
+  for (Session* session : self->table_.open()) session->tick(now);
+  self->table_.expire(now);
 }
 
 }  // namespace twinhub

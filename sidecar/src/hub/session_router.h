@@ -1,13 +1,9 @@
-// SessionRouter: the hub side of a sidecar. It owns the HubSet, hands every frame that arrives
-// to its session, opens server ends for OPENs of the service this sidecar serves (only while the
-// agent is healthy), makes client ends for fronts in hub mode, and moves every session to the
-// new hub when the active hub changes.
-//
-// A sidecar may hold both ends of one session (it fronts the service it serves): client ends and
-// server ends live in two tables, and frames for each arrive on a subject of their own.
-//
-// Sessions that ended are remembered for a while (like TCP's TIME_WAIT): a frame the peer
-// re-sends late is answered with the final acknowledgement, anything new with a reset, so a peer
+// SessionRouter: the hub side of a sidecar, and the dispatch of everything that arrives from the
+// hubs. It owns the HubSet, the SessionTable and the ServeGate; it hands every frame to its
+// session (client ends and server ends get frames on a subject of their own), opens server ends
+// for OPENs the gate admits, makes client ends for fronts in hub mode, and moves every session to
+// the new hub when the active hub changes. A frame for a session that ended lately is answered
+// from the table (a re-send with the final acknowledgement, anything new with a reset), so a peer
 // whose session ended here (a forged RST, a timeout) learns it within a round trip.
 //
 // Everything a peer sends is hostile until checked: subjects it names are validated before they
@@ -28,15 +24,18 @@
 
 #include "common/throttled_log.h"
 #include "hub/hub_set.h"
+#include "hub/serve_gate.h"
 #include "hub/session.h"
+#include "hub/session_table.h"
 #include "proxy/front.h"
 #include "proxy/front_stats.h"
+#include "wire/subjects.h"
 
 namespace twinhub {
 
 struct SessionRouterOptions {
   std::string sidecar_id;
-  std::string subject_prefix = "th.";
+  std::string subject_prefix = std::string(wire::kDefaultPrefix);
   HubSetOptions hubs;  // inbox is filled in by the router
   SessionSettings session;
   uint32_t tick_ms = 20;
@@ -58,11 +57,11 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   void stop();
 
   // Offers `agent` as `service` to the hubs; setServing() joins or leaves the service's queue group.
-  void serve(const std::string& service, const NetAddress& agent);
-  void setServing(bool serving);
-  bool serving() const { return serving_; }
-  size_t serverSessions() const;
-  size_t sessions() const { return clients_.size() + servers_.size(); }
+  void serve(const std::string& service, const NetAddress& agent) { gate_->serve(service, agent); }
+  void setServing(bool serving) { gate_->setServing(serving); }
+  bool serving() const { return gate_->serving(); }
+  size_t serverSessions() const { return table_.servers(); }
+  size_t sessions() const { return table_.size(); }
   const HubSet& hubs() const { return *hub_set_; }
   HubSet& hubSet() { return *hub_set_; }  // heartbeats publish through each hub
 
@@ -91,30 +90,17 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   void outOfFds() override;
 
  private:
-  struct Ended {
-    uint64_t recv_seq;
-    uint64_t written_seq;
-    uint64_t expires_ns;
-    std::string peer_subject;
-  };
-  using Sessions = std::unordered_map<uint64_t, Session*>;
-  Sessions& table(SessionRole role) { return role == SessionRole::kClient ? clients_ : servers_; }
-  std::unordered_map<uint64_t, Ended>& endedTable(SessionRole role) {
-    return role == SessionRole::kClient ? ended_clients_ : ended_servers_;
-  }
-  std::vector<Session*> openSessions() const;
 
   static void onTick(uv_timer_t* timer);
   static void onAckTimer(uv_timer_t* timer);
   void handleSessionFrame(SessionRole role, HubMessage&& message);
-  void answerEnded(SessionRole role, const wire::Frame& frame, const Ended& ended);
-  void refuseOpen(const std::string& client_frames, uint64_t session, const char* reason, const char* why);
+  void answerEnded(SessionRole role, const wire::Frame& frame, const SessionTable::Ended& ended);
+  void refuseOpen(const std::string& client_frames, uint64_t session, const ServeGate::Refusal& refusal);
   void handleOpenReply(HubMessage&& message);
   void handleOpen(HubMessage&& message);
   // Publishes a control frame to a subject a peer named, if it passes isPeerSubject().
   void reply(SessionRole role, const std::string& to, wire::FrameType type, uint64_t session, uint64_t recv_seq,
              uint64_t written_seq, std::string_view payload);
-  uint64_t newSessionId();
 
   ProxyContext& context_;
   SessionRouterOptions options_;
@@ -123,19 +109,14 @@ class SessionRouter : public HubSetListener, public SessionHost, public Connecti
   std::string client_frames_;
   std::string server_frames_;
   std::unique_ptr<HubSet> hub_set_;
-  Sessions clients_;
-  Sessions servers_;
-  std::unordered_map<uint64_t, Ended> ended_clients_;
-  std::unordered_map<uint64_t, Ended> ended_servers_;
+  std::unique_ptr<ServeGate> gate_;
+  SessionTable table_;
   ThrottledLog refused_log_;
   ThrottledLog bad_subject_log_;
   std::vector<Session*> ack_due_;
   std::shared_ptr<FrontStats> server_stats_;
   uv_timer_t tick_timer_;
   uv_timer_t ack_timer_;
-  std::optional<std::string> service_;
-  NetAddress agent_;
-  bool serving_ = false;
   bool stopped_ = false;
 };
 

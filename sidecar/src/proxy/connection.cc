@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "proxy/socket_util.h"
+#include "common/socket_util.h"
 
 namespace twinhub {
 

@@ -11,7 +11,7 @@ constexpr uint64_t kMs = 1000000;
 constexpr uint32_t kHoldMs = 5000;
 }  // namespace
 
-TEST_CASE("FailoverPolicy: no hub up, no active hub; the first up becomes active at start-up", "[unit]") {
+TEST_CASE("FailoverPolicy: no hub up means no active hub, and the first up becomes active at start-up", "[unit]") {
   FailoverPolicy policy(2, kHoldMs);
   CHECK_FALSE(policy.evaluate(0));
   CHECK_FALSE(policy.active());
