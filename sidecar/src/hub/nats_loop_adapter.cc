@@ -21,7 +21,7 @@ natsStatus NatsLoopAdapter::install(natsOptions* options) {
 
 natsStatus NatsLoopAdapter::updateRegistration() {
   if (socket_ < 0) return NATS_OK;
-  const uint32_t events = (want_read_ ? EPOLLIN : 0u) | (want_write_ ? EPOLLOUT : 0u);
+  const uint32_t events = (want_read_ ? EPOLLIN : 0u) | (watch_write_ ? EPOLLOUT : 0u);
   if (events == 0) {
     if (registered_) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, socket_, nullptr);
     registered_ = false;
@@ -43,7 +43,7 @@ natsStatus NatsLoopAdapter::onAttach(void** user_data, void* loop, natsConnectio
   self->connection_ = connection;
   self->socket_ = static_cast<int>(socket);
   self->want_read_ = true;  // cnats expects reading to start with the attach
-  self->want_write_ = false;
+  self->want_write_ = self->watch_write_ = false;
   const natsStatus s = self->updateRegistration();
   self->attached_.store(s == NATS_OK, std::memory_order_release);
   return s;
@@ -56,7 +56,7 @@ natsStatus NatsLoopAdapter::onRead(void* user_data, bool add) {
     // cnats stops reading only to close the socket: forget it before it is closed (and its
     // number possibly reused), and stop publishing onto this connection.
     self->attached_.store(false, std::memory_order_release);
-    self->want_read_ = self->want_write_ = false;
+    self->want_read_ = self->want_write_ = self->watch_write_ = false;
     self->updateRegistration();
     self->socket_ = -1;
     return NATS_OK;
@@ -69,6 +69,14 @@ natsStatus NatsLoopAdapter::onWrite(void* user_data, bool add) {
   auto* self = static_cast<NatsLoopAdapter*>(user_data);
   std::lock_guard<std::mutex> lock(self->mutex_);
   self->want_write_ = add;
+  if (add && std::this_thread::get_id() == self->loop_thread_.load(std::memory_order_relaxed)) {
+    self->flush_due_.store(true, std::memory_order_relaxed);  // written at the loop's next prepare
+    return NATS_OK;
+  }
+  // Another thread (a PING, a subscription): the loop may be asleep, writability wakes it.
+  const bool watch = add;
+  if (watch == self->watch_write_) return NATS_OK;
+  self->watch_write_ = watch;
   return self->updateRegistration();
 }
 
@@ -76,7 +84,7 @@ natsStatus NatsLoopAdapter::onDetach(void* user_data) {
   auto* self = static_cast<NatsLoopAdapter*>(user_data);
   std::lock_guard<std::mutex> lock(self->mutex_);
   self->attached_.store(false, std::memory_order_release);
-  self->want_read_ = self->want_write_ = false;
+  self->want_read_ = self->want_write_ = self->watch_write_ = false;
   self->updateRegistration();
   self->socket_ = -1;
   return NATS_OK;
@@ -89,6 +97,12 @@ void NatsLoopAdapter::startPolling(uv_loop_t* loop, std::function<void()> after_
   uv_poll_init(loop, poll_, epoll_fd_);
   poll_->data = this;
   uv_poll_start(poll_, UV_READABLE, onReady);
+  prepare_ = new uv_prepare_t;
+  uv_prepare_init(loop, prepare_);
+  prepare_->data = this;
+  uv_prepare_start(prepare_, onPrepare);
+  uv_unref(reinterpret_cast<uv_handle_t*>(prepare_));
+  loop_thread_.store(std::this_thread::get_id());
 }
 
 void NatsLoopAdapter::stopPolling() {
@@ -96,6 +110,29 @@ void NatsLoopAdapter::stopPolling() {
   // uv_close stops the watching at once; the handle's memory goes in its close callback.
   uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
   poll_ = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(prepare_),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_prepare_t*>(handle); });
+  prepare_ = nullptr;
+  loop_thread_.store(std::thread::id());  // from now on, writes go through the epoll set
+}
+
+void NatsLoopAdapter::onPrepare(uv_prepare_t* handle) {
+  auto* self = static_cast<NatsLoopAdapter*>(handle->data);
+  if (!self->flush_due_.exchange(false, std::memory_order_relaxed)) return;
+  natsConnection* connection = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(self->mutex_);
+    if (!self->want_write_ || self->watch_write_) return;  // written meanwhile, or waiting for room
+    connection = self->connection_;
+  }
+  if (!connection) return;
+  natsConnection_ProcessWriteEvent(connection);
+  std::lock_guard<std::mutex> lock(self->mutex_);
+  if (self->want_write_ && !self->watch_write_ && self->socket_ >= 0) {
+    // The socket took only part of it: the rest goes when it has room.
+    self->watch_write_ = true;
+    self->updateRegistration();
+  }
 }
 
 void NatsLoopAdapter::onReady(uv_poll_t* handle, int status, int events) {

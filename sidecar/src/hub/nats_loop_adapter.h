@@ -9,7 +9,12 @@
 //
 // Created on any thread (the connecting one); startPolling() and stopPolling() on the loop thread,
 // where every readiness calls natsConnection_ProcessReadEvent/ProcessWriteEvent and then the
-// `after_read` hook (where the owner drains its synchronous subscriptions). Destroy it only after
+// `after_read` hook (where the owner drains its synchronous subscriptions).
+//
+// Writes: what the loop itself publishes is written once per loop turn, just before the loop
+// waits for I/O (a uv_prepare handle), so that every publish of a turn goes out in one send and
+// costs no epoll change; only what the socket does not take at once, and what other threads ask
+// for (cnats's PINGs), wait for the socket's writability in the epoll set. Destroy it only after
 // stopPolling() and after the connection is destroyed; hold it in a shared_ptr (it keeps itself
 // alive while it calls into cnats and the hook).
 #pragma once
@@ -21,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 namespace twinhub {
 
@@ -48,6 +54,7 @@ class NatsLoopAdapter : public std::enable_shared_from_this<NatsLoopAdapter> {
   static natsStatus onWrite(void* user_data, bool add);
   static natsStatus onDetach(void* user_data);
   static void onReady(uv_poll_t* handle, int status, int events);
+  static void onPrepare(uv_prepare_t* handle);
 
   // With mutex_ held: makes the epoll registration match want_read_/want_write_.
   natsStatus updateRegistration();
@@ -59,10 +66,14 @@ class NatsLoopAdapter : public std::enable_shared_from_this<NatsLoopAdapter> {
   int socket_ = -1;                       // under mutex_; -1 when none is attached
   bool registered_ = false;               // under mutex_: socket_ is in the epoll set
   bool want_read_ = false;                // under mutex_
-  bool want_write_ = false;               // under mutex_
+  bool want_write_ = false;               // under mutex_: cnats has bytes to write
+  bool watch_write_ = false;              // under mutex_: writability is in the epoll set
   std::atomic<bool> attached_{false};
+  std::atomic<bool> flush_due_{false};            // the loop asked to write: at its next prepare
+  std::atomic<std::thread::id> loop_thread_{};    // set by startPolling()
 
-  uv_poll_t* poll_ = nullptr;  // loop thread; freed by its close callback
+  uv_poll_t* poll_ = nullptr;           // loop thread; freed by its close callback
+  uv_prepare_t* prepare_ = nullptr;     // loop thread; freed by its close callback
   std::function<void()> after_read_;
 };
 
