@@ -76,7 +76,9 @@ SidecarApp::SidecarApp(SidecarConfig config, std::string config_path, ConfigOver
   uv_signal_init(&loop_, &sighup_);
   uv_timer_init(&loop_, &drain_timer_);
   trimmer_ = std::make_unique<MemoryTrimmer>(&loop_, kMemoryTrimIntervalMs);
-  turn_monitor_ = std::make_unique<LoopTurnMonitor>(&loop_, metrics_.loopTurnStats());
+  turn_monitor_ = std::make_unique<LoopTurnMonitor>(
+      &loop_, LoopTurnReports{[this](double seconds) { metrics_.loopTurnLongest(seconds); },
+                              [this] { metrics_.loopTurnSlow(); }});
   for (uv_signal_t* s : {&sigterm_, &sigint_, &sighup_}) s->data = this;
   drain_timer_.data = this;
 }

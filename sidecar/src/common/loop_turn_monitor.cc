@@ -2,7 +2,7 @@
 
 namespace twinhub {
 
-LoopTurnMonitor::LoopTurnMonitor(uv_loop_t* loop, LoopTurnStats& stats) : stats_(stats) {
+LoopTurnMonitor::LoopTurnMonitor(uv_loop_t* loop, LoopTurnReports reports) : reports_(std::move(reports)) {
   uv_loop_configure(loop, UV_METRICS_IDLE_TIME);
   uv_prepare_init(loop, &prepare_);
   prepare_.data = this;
@@ -26,10 +26,10 @@ void LoopTurnMonitor::onPrepare(uv_prepare_t* handle) {
     const uint64_t busy = elapsed > waited ? elapsed - waited : 0;
     if (busy > self->longest_ns_) {
       self->longest_ns_ = busy;
-      self->stats_.longestLoopTurn(static_cast<double>(busy) / 1e9);
+      if (self->reports_.longest) self->reports_.longest(static_cast<double>(busy) / 1e9);
     }
     if (busy > kSlowTurnNs) {
-      self->stats_.slowLoopTurn();
+      if (self->reports_.slow) self->reports_.slow();
       self->slow_log_.log(spdlog::level::warn, now,
                           fmt::format("the event loop was busy for {:.1f} ms in one turn: everything else waited",
                                       static_cast<double>(busy) / 1e6));

@@ -4,28 +4,31 @@
 // longest turn, and each turn over the slow limit (logged, throttled).
 //
 // Uses libuv's idle-time metric: create it before the loop first runs. Loop thread only.
+//
+// The reports are plain callbacks, not a virtual interface: a virtual call made for the first time
+// while the process is out of file descriptors (a flood at the fd limit) makes UBSan's vptr check
+// fail (it probes memory through a pipe), and the first new longest turn often comes right then.
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 
 #include "common/throttled_log.h"
 
 namespace twinhub {
 
-class LoopTurnStats {
- public:
-  virtual ~LoopTurnStats() = default;
-  virtual void longestLoopTurn(double seconds) = 0;
-  virtual void slowLoopTurn() = 0;
+struct LoopTurnReports {
+  std::function<void(double seconds)> longest;  // a new longest turn
+  std::function<void()> slow;                   // a turn over kSlowTurnNs
 };
 
 class LoopTurnMonitor {
  public:
   static constexpr uint64_t kSlowTurnNs = 50'000'000;
 
-  LoopTurnMonitor(uv_loop_t* loop, LoopTurnStats& stats);
+  LoopTurnMonitor(uv_loop_t* loop, LoopTurnReports reports);
   LoopTurnMonitor(const LoopTurnMonitor&) = delete;
   LoopTurnMonitor& operator=(const LoopTurnMonitor&) = delete;
   // Closes the handle; the object must outlive the loop run that closes it.
@@ -36,7 +39,7 @@ class LoopTurnMonitor {
   static void onPrepare(uv_prepare_t* handle);
 
   uv_prepare_t prepare_;
-  LoopTurnStats& stats_;
+  LoopTurnReports reports_;
   uint64_t last_ns_ = 0;
   uint64_t last_idle_ns_ = 0;
   uint64_t longest_ns_ = 0;

@@ -168,16 +168,6 @@ class PrometheusBudgetStats : public BudgetStats {
   Metrics::Families& f_;
 };
 
-class PrometheusLoopTurnStats : public LoopTurnStats {
- public:
-  explicit PrometheusLoopTurnStats(Metrics::Families& f) : f_(f) {}
-  void longestLoopTurn(double seconds) override { f_.loop_turn_longest.Set(seconds); }
-  void slowLoopTurn() override { f_.loop_turns_slow.Increment(); }
-
- private:
-  Metrics::Families& f_;
-};
-
 const char* roleName(SessionRole role) { return role == SessionRole::kClient ? "client" : "server"; }
 
 class PrometheusHubStats : public HubStats {
@@ -237,8 +227,7 @@ Metrics::Metrics()
       families_(std::make_unique<Families>(*registry_)),
       readiness_(std::make_shared<ReadinessState>()),
       hub_stats_(std::make_unique<PrometheusHubStats>(*families_, *readiness_)),
-      budget_stats_(std::make_unique<PrometheusBudgetStats>(*families_)),
-      loop_turn_stats_(std::make_unique<PrometheusLoopTurnStats>(*families_)) {
+      budget_stats_(std::make_unique<PrometheusBudgetStats>(*families_)) {
   // The series whose labels are known up front exist from the start at 0: a family without any
   // series is not on /metrics at all, and increase() or rate() miss the first event of a counter
   // that appears with it (the alert rules in deploy/prometheus count on this).
@@ -262,7 +251,8 @@ Metrics::Metrics()
 
 HubStats& Metrics::hubStats() { return *hub_stats_; }
 BudgetStats& Metrics::budgetStats() { return *budget_stats_; }
-LoopTurnStats& Metrics::loopTurnStats() { return *loop_turn_stats_; }
+void Metrics::loopTurnLongest(double seconds) { families_->loop_turn_longest.Set(seconds); }
+void Metrics::loopTurnSlow() { families_->loop_turns_slow.Increment(); }
 
 void Metrics::setMode(const std::string& mode) {
   families_->mode.Add({{"mode", "direct"}}).Set(mode == "direct" ? 1 : 0);

@@ -9,7 +9,6 @@
 #include <optional>
 #include <string>
 
-#include "common/loop_turn_monitor.h"
 #include "common/net_address.h"
 #include "config/config.h"
 #include "common/status.h"
@@ -60,8 +59,10 @@ class Metrics {
   HubStats& hubStats();
   // The process's buffer budget: twinhub_buffer_budget_{used,limit}_bytes and _paused_total.
   BudgetStats& budgetStats();
-  // twinhub_loop_turn_longest_seconds and twinhub_loop_turns_slow_total.
-  LoopTurnStats& loopTurnStats();
+  // The event loop (common/loop_turn_monitor.h): twinhub_loop_turn_longest_seconds and
+  // twinhub_loop_turns_slow_total.
+  void loopTurnLongest(double seconds);
+  void loopTurnSlow();
   // What /readyz answers from; hub states and the mode are fed in here, the app reports the rest.
   ReadinessState& readiness() { return *readiness_; }
 
@@ -73,7 +74,6 @@ class Metrics {
   std::shared_ptr<ReadinessState> readiness_;
   std::unique_ptr<HubStats> hub_stats_;
   std::unique_ptr<BudgetStats> budget_stats_;
-  std::unique_ptr<LoopTurnStats> loop_turn_stats_;
   std::unique_ptr<ProbeEndpoints> probes_;  // outlives exposer_, whose threads call it
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::optional<NetAddress> serving_;

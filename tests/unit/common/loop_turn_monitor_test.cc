@@ -9,11 +9,12 @@
 
 namespace {
 
-struct RecordingStats : twinhub::LoopTurnStats {
+struct RecordingStats {
   double longest = 0;
   int slow = 0;
-  void longestLoopTurn(double seconds) override { longest = seconds; }
-  void slowLoopTurn() override { ++slow; }
+  twinhub::LoopTurnReports reports() {
+    return {[this](double seconds) { longest = seconds; }, [this] { ++slow; }};
+  }
 };
 
 void busyFor(std::chrono::milliseconds duration) {
@@ -28,7 +29,7 @@ TEST_CASE("LoopTurnMonitor: reports the longest busy turn, not the time spent wa
   uv_loop_t loop;
   uv_loop_init(&loop);
   RecordingStats stats;
-  twinhub::LoopTurnMonitor monitor(&loop, stats);
+  twinhub::LoopTurnMonitor monitor(&loop, stats.reports());
 
   // Three timers 30 ms apart: the loop waits between them; the second one is busy for 70 ms.
   int fired = 0;
