@@ -38,6 +38,7 @@ natsStatus NatsLoopAdapter::onAttach(void** user_data, void* loop, natsConnectio
   auto* self = static_cast<NatsLoopAdapter*>(loop);
   *user_data = self;
   std::lock_guard<std::mutex> lock(self->mutex_);
+  if (!self->attached_self_) self->attached_self_ = self->shared_from_this();
   if (self->registered_) epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, self->socket_, nullptr);
   self->registered_ = false;
   self->connection_ = connection;
@@ -82,11 +83,13 @@ natsStatus NatsLoopAdapter::onWrite(void* user_data, bool add) {
 
 natsStatus NatsLoopAdapter::onDetach(void* user_data) {
   auto* self = static_cast<NatsLoopAdapter*>(user_data);
+  std::shared_ptr<NatsLoopAdapter> last;  // released after the lock: it may be the last reference
   std::lock_guard<std::mutex> lock(self->mutex_);
   self->attached_.store(false, std::memory_order_release);
   self->want_read_ = self->want_write_ = self->watch_write_ = false;
   self->updateRegistration();
   self->socket_ = -1;
+  last = std::move(self->attached_self_);
   return NATS_OK;
 }
 

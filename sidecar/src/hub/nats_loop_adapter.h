@@ -15,8 +15,10 @@
 // waits for I/O (a uv_prepare handle), so that every publish of a turn goes out in one send and
 // costs no epoll change; only what the socket does not take at once, and what other threads ask
 // for (cnats's PINGs), wait for the socket's writability in the epoll set. Destroy it only after
-// stopPolling() and after the connection is destroyed; hold it in a shared_ptr (it keeps itself
-// alive while it calls into cnats and the hook).
+// stopPolling(); hold it in a shared_ptr. It keeps itself alive while it calls into cnats and
+// the hook, and from cnats's attach to its detach: cnats may close a connection on its own thread
+// (a stale one, on its timer thread) and call detach after natsConnection_Destroy has returned
+// elsewhere.
 #pragma once
 
 #include <nats/nats.h>
@@ -69,6 +71,7 @@ class NatsLoopAdapter : public std::enable_shared_from_this<NatsLoopAdapter> {
   bool want_write_ = false;               // under mutex_: cnats has bytes to write
   bool watch_write_ = false;              // under mutex_: writability is in the epoll set
   std::atomic<bool> attached_{false};
+  std::shared_ptr<NatsLoopAdapter> attached_self_;  // under mutex_: from attach to detach
   std::atomic<bool> flush_due_{false};            // the loop asked to write: at its next prepare
   std::atomic<std::thread::id> loop_thread_{};    // set by startPolling()
 
